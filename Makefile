@@ -1,0 +1,46 @@
+# make demo: set up .venv and run the main job.  make test: set up and run every check.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest multidevice notebooks bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,notebooks,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/jinit check
+	$(BIN)/jinit propagate --activation relu --depth 50 --schemes he_normal,glorot_normal,lecun_normal --out docs/depth.png
+
+test: $(STAMP) lint typecheck pytest multidevice notebooks bench-quick
+
+lint: $(STAMP)
+	$(BIN)/ruff check jinit tests benchmarks notebooks
+	$(BIN)/ruff format --check jinit tests benchmarks notebooks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not multidevice and not multiprocess" tests
+
+# 8 CPU devices must be requested before JAX starts, so these run in their own process.
+multidevice: $(STAMP)
+	XLA_FLAGS=--xla_force_host_platform_device_count=8 $(BIN)/python -m pytest -m "multidevice or multiprocess" tests
+
+notebooks: $(STAMP)
+	$(BIN)/jupytext --to ipynb notebooks/[0-9]*.py
+	$(BIN)/python -m pytest -n 2 --nbmake notebooks/[0-9]*.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache notebooks/*.ipynb

@@ -1,0 +1,93 @@
+"""The frozen-dataclass base every initializer shares.
+
+``__call__`` validates the key, shape and dtype, handles zero-size shapes,
+and hands a canonical ``(key, shape, dtype)`` to the subclass's ``_sample``.
+``moments`` validates the same way and hands them to ``_law``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jinit._src import validation
+from jinit._src.types import DTypeLike, Moments, Shape, Sharding
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InitializerBase:
+    """Shared protocol plumbing; subclasses define fields, ``_sample`` and ``_law``."""
+
+    # The public factory's name, used in every error message. Not part of the
+    # value: glorot_uniform() == variance_scaling(1.0, "fan_avg", "uniform").
+    name: str = dataclasses.field(default="initializer", compare=False, repr=False)
+    dtype: DTypeLike | None = None
+
+    #: dtype kinds the scheme defines (``validation.FLOAT_KINDS`` or ``INEXACT_KINDS``).
+    kinds: ClassVar[tuple[str, ...]] = validation.FLOAT_KINDS
+    #: whether the values depend on the key (False for zeros, eye, ZerO, ...).
+    random: ClassVar[bool] = True
+
+    def __call__(
+        self,
+        key: jax.Array,
+        shape: Shape,
+        dtype: DTypeLike | None = None,
+        out_sharding: Sharding = None,
+    ) -> jax.Array:
+        shape_ = validation.shape(self.name, shape)
+        dtype_ = validation.dtype(self.name, self.dtype if dtype is None else dtype, self.kinds)
+        key_ = validation.key(self.name, key)
+        self._check(shape_)
+        if math.prod(shape_) == 0:
+            return jnp.zeros(shape_, dtype_, out_sharding=out_sharding)
+        return self._sample(key_, shape_, dtype_, out_sharding)
+
+    def moments(self, shape: Shape, dtype: DTypeLike | None = None) -> Moments | None:
+        """The law of one entry for this shape (None for an empty shape)."""
+        shape_ = validation.shape(self.name, shape)
+        dtype_ = validation.dtype(self.name, self.dtype if dtype is None else dtype, self.kinds)
+        self._check(shape_)
+        if math.prod(shape_) == 0:
+            return None
+        return self._law(shape_, dtype_)
+
+    # -- for subclasses -------------------------------------------------
+    def _check(self, shape: tuple[int, ...]) -> None:
+        """Raise ValueError if the scheme does not define this shape."""
+
+    def _sample(
+        self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding
+    ) -> jax.Array:
+        raise NotImplementedError
+
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments | None:
+        raise NotImplementedError
+
+    def _error(self, message: str) -> str:
+        return validation.error(self.name, message)
+
+
+def cast_constant(value: float, dtype: np.dtype) -> np.ndarray:
+    """A Python float rounded once to ``dtype`` (numpy scalar; XLA folds it)."""
+    return np.asarray(value, dtype=dtype)
+
+
+def shard_like(x: jax.Array, out_sharding: Sharding) -> jax.Array:
+    """Constrain a computed array to ``out_sharding`` (no-op for None)."""
+    if out_sharding is None:
+        return x
+    return jax.sharding.reshard(x, out_sharding)
+
+
+def real_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype(np.zeros((), dtype).real.dtype)
+
+
+def is_complex(dtype: np.dtype) -> bool:
+    return bool(jnp.issubdtype(dtype, jnp.complexfloating))

@@ -1,0 +1,95 @@
+"""Fan arithmetic: which axes of a kernel are inputs, outputs, batch, receptive field.
+
+jax/Flax layout is ``(*receptive, in, out)``: ``in_axis=-2``, ``out_axis=-1``.
+Axes in none of ``in_axis``, ``out_axis`` or ``batch_axis`` form the
+receptive field, which multiplies both fans. Products are exact integers, so
+zero-size dimensions give zero fans instead of a ZeroDivisionError.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from jinit._src import validation
+
+
+def normalize_axes(name: str, param: str, axes: int | tuple[int, ...], rank: int) -> tuple[int, ...]:
+    """Non-negative axis indices, each checked against the rank."""
+    out = []
+    for a in validation.as_tuple(axes):
+        if not -rank <= a < rank:
+            raise ValueError(
+                validation.error(
+                    name, f"`{param}`={axes!r} is out of range for a shape of rank {rank}."
+                )
+            )
+        out.append(a % rank)
+    return tuple(out)
+
+
+def compute_fans(
+    name: str,
+    shape: Sequence[int],
+    in_axis: int | tuple[int, ...] = -2,
+    out_axis: int | tuple[int, ...] = -1,
+    batch_axis: int | tuple[int, ...] = (),
+) -> tuple[int, int]:
+    """(fan_in, fan_out) of a kernel; receptive field counted into both."""
+    rank = len(shape)
+    if rank < 2 and in_axis == -2:
+        raise ValueError(
+            validation.error(
+                name,
+                f"shape needs at least 2 dimensions with the default `in_axis`=-2 "
+                f"(pass `in_axis` and `out_axis` for other ranks); got shape={tuple(shape)!r}.",
+            )
+        )
+    ins = normalize_axes(name, "in_axis", in_axis, rank)
+    outs = normalize_axes(name, "out_axis", out_axis, rank)
+    batch = normalize_axes(name, "batch_axis", batch_axis, rank)
+    for a, b, pa, pb in ((ins, outs, "in_axis", "out_axis"), (ins, batch, "in_axis", "batch_axis"),
+                         (outs, batch, "out_axis", "batch_axis")):
+        if set(a) & set(b):
+            raise ValueError(
+                validation.error(
+                    name, f"`{pa}` and `{pb}` share an axis; got {pa}={a!r}, {pb}={b!r} for shape={tuple(shape)!r}."
+                )
+            )
+    used = set(ins) | set(outs) | set(batch)
+    receptive = math.prod(shape[i] for i in range(rank) if i not in used)
+    fan_in = math.prod(shape[i] for i in ins) * receptive
+    fan_out = math.prod(shape[i] for i in outs) * receptive
+    return fan_in, fan_out
+
+
+def fan_denominator(mode: str, fan_in: int, fan_out: int) -> float:
+    """The n of ``variance = scale / n`` for each mode."""
+    if mode == "fan_in":
+        return float(fan_in)
+    if mode == "fan_out":
+        return float(fan_out)
+    if mode == "fan_avg":
+        return (fan_in + fan_out) / 2
+    if mode == "fan_geo_avg":
+        return (fan_in * fan_out) ** 0.5
+    raise AssertionError(mode)  # factories validate `mode`
+
+
+def torch_fans(name: str, shape: Sequence[int], layout: str) -> tuple[int, int]:
+    """torch.nn.init's _calculate_fan_in_and_fan_out for either layout.
+
+    torch layout ``(out, in, *k)``; flax layout ``(*k, in, out)``. Both give
+    the same numbers for the same layer.
+    """
+    if len(shape) < 2:
+        raise ValueError(
+            validation.error(
+                name, f"fans need an array of at least 2 dimensions; got shape={tuple(shape)!r}."
+            )
+        )
+    if layout == "torch":
+        receptive = math.prod(shape[2:])
+        return shape[1] * receptive, shape[0] * receptive
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive

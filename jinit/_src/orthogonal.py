@@ -1,0 +1,250 @@
+"""The orthogonal family: orthogonal, delta_orthogonal, eye.
+
+Orthogonal (Saxe et al. 2013, "Exact solutions to the nonlinear dynamics of
+learning in deep linear neural networks"): Q from the QR decomposition of a
+Gaussian matrix, times sign(diag R), which makes Q Haar-distributed
+(Mezzadri 2007). ``batch_axis`` gives one independent orthogonal matrix per
+slice. Half precision is computed in float32 and cast once.
+
+Delta-orthogonal (Xiao et al. 2018, "Dynamical isometry and a mean field
+theory of CNNs"): a zero kernel whose spatial centre tap is orthogonal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jinit._src import fans, laws, random, validation
+from jinit._src.base import InitializerBase, cast_constant, shard_like
+from jinit._src.types import DTypeLike, Moments, Sharding
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """QR runs in float32 (complex64) for half precision: neither jax nor
+    torch implements it below float32 on CPU."""
+    if np.dtype(dtype).itemsize < 4 and not jnp.issubdtype(dtype, jnp.complexfloating):
+        return np.dtype(np.float32)
+    return np.dtype(dtype)
+
+
+def haar_orthogonal(key: jax.Array, batch: tuple[int, ...], rows: int, cols: int, dtype: np.dtype) -> jax.Array:
+    """``(*batch, rows, cols)`` with orthonormal rows or columns, Haar-distributed.
+
+    Same draws as ``jax.random.orthogonal(key, rows, batch, dtype, cols)``.
+    """
+    tall, short = max(rows, cols), min(rows, cols)
+    z = random.normal(key, (*batch, tall, short), dtype)
+    q, r = jnp.linalg.qr(z)
+    d = jnp.diagonal(r, axis1=-2, axis2=-1)
+    q = q * jnp.expand_dims(jnp.sign(d), -2)
+    return jnp.swapaxes(q, -1, -2) if rows < cols else q
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Orthogonal(InitializerBase):
+    """``scale`` times a Haar-random (semi-)orthogonal matrix per slice.
+
+    The array is viewed as a matrix whose columns run along ``column_axis``
+    and whose rows are all other axes except ``batch_axis``.
+    """
+
+    scale: float = 1.0
+    column_axis: int = -1
+    batch_axis: int | tuple[int, ...] = ()
+    kinds = validation.INEXACT_KINDS
+
+    def _axes(self, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+        if len(shape) < 2:
+            raise ValueError(self._error(f"shape needs at least 2 dimensions; got shape={shape!r}."))
+        (col,) = fans.normalize_axes(self.name, "column_axis", self.column_axis, len(shape))
+        batch = fans.normalize_axes(self.name, "batch_axis", self.batch_axis, len(shape))
+        if col in batch:
+            raise ValueError(
+                self._error(
+                    f"`column_axis` must not be a batch axis; got column_axis={self.column_axis!r}, "
+                    f"batch_axis={self.batch_axis!r}."
+                )
+            )
+        if len(shape) - len(batch) < 2:
+            raise ValueError(
+                self._error(
+                    f"each slice needs at least 2 dimensions besides `batch_axis`; got shape={shape!r}, "
+                    f"batch_axis={self.batch_axis!r}."
+                )
+            )
+        return col, batch
+
+    def _check(self, shape: tuple[int, ...]) -> None:
+        self._axes(shape)
+
+    def matrix_shape(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        """(rows, cols) of each slice's matrix."""
+        col, batch = self._axes(shape)
+        rows = math.prod(d for i, d in enumerate(shape) if i != col and i not in batch)
+        return rows, shape[col]
+
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+        col, batch = self._axes(shape)
+        rows, cols = self.matrix_shape(shape)
+        rest = [i for i in range(len(shape)) if i not in batch and i != col]
+        batch_shape = tuple(shape[i] for i in batch)
+        q = haar_orthogonal(key, batch_shape, rows, cols, compute_dtype(dtype))
+        # (*batch, rows, cols) -> (*batch, *rest, col) -> the caller's axis order.
+        q = q.reshape(batch_shape + tuple(shape[i] for i in rest) + (cols,))
+        order = list(batch) + rest + [col]
+        q = jnp.transpose(q, np.argsort(order))
+        q = (q * cast_constant(self.scale, compute_dtype(dtype))).astype(dtype)
+        return shard_like(q, out_sharding)
+
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
+        rows, cols = self.matrix_shape(shape)
+        return laws.semi_orthogonal_moments(rows, cols, self.scale)
+
+
+def orthogonal(
+    scale: float = 1.0,
+    column_axis: int = -1,
+    dtype: DTypeLike | None = None,
+    batch_axis: int | tuple[int, ...] = (),
+) -> Orthogonal:
+    """Builds an initializer of Haar-random (semi-)orthogonal matrices.
+
+    ``W^T W = scale^2 I`` (more rows than columns) or ``W W^T = scale^2 I``.
+    Unlike jax, ``batch_axis`` makes each slice orthogonal (jax flattens a
+    stack into one matrix), float16/bfloat16 work (computed in float32), and
+    ``out_sharding`` is honoured.
+
+    Args:
+      scale: multiplier of the orthogonal matrix, positive and finite.
+      column_axis: the axis holding the columns.
+      dtype: the default dtype (real or complex: unitary).
+      batch_axis: axes of independent slices.
+
+    Examples:
+      >>> import jax, jinit
+      >>> w = jinit.orthogonal()(jax.random.key(0), (4, 4))
+      >>> bool(jax.numpy.allclose(w.T @ w, jax.numpy.eye(4), atol=1e-5))
+      True
+
+    References:
+      Saxe, McClelland & Ganguli (2013), arXiv:1312.6120.
+    """
+    name = "orthogonal"
+    if isinstance(column_axis, bool) or not isinstance(column_axis, int | np.integer):
+        raise TypeError(validation.error(name, f"`column_axis` must be an int; got {column_axis!r}."))
+    return Orthogonal(
+        scale=validation.positive(name, "scale", scale),
+        column_axis=int(column_axis),
+        batch_axis=validation.axes(name, "batch_axis", batch_axis),
+        dtype=dtype,
+        name=name,
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeltaOrthogonal(InitializerBase):
+    """Zero kernel except the centre tap ((k-1)//2 per spatial axis), which is orthogonal."""
+
+    scale: float = 1.0
+    column_axis: int = -1
+
+    def _check(self, shape: tuple[int, ...]) -> None:
+        if len(shape) not in (3, 4, 5):
+            raise ValueError(self._error(f"shape needs 3, 4 or 5 dimensions; got shape={shape!r}."))
+        if shape[-1] < shape[-2]:
+            raise ValueError(
+                self._error(
+                    f"needs in <= out (shape[-2] <= shape[-1]) for an orthogonal centre tap; got shape={shape!r}."
+                )
+            )
+
+    def _centre(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple((k - 1) // 2 for k in shape[:-2])
+
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+        inner = Orthogonal(scale=self.scale, column_axis=self.column_axis, name=self.name)
+        tap = inner._sample(key, shape[-2:], dtype, None)
+        w = jnp.zeros(shape, dtype).at[self._centre(shape)].set(tap)
+        return shard_like(w, out_sharding)
+
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
+        taps = math.prod(shape[:-2])
+        rows, cols = shape[-2], shape[-1]
+        # The centre tap's squared entries sum to scale^2 * rows; all others are zero.
+        return Moments(
+            mean=0.0,
+            variance=self.scale**2 * min(rows, cols) / (taps * rows * cols),
+            bound=abs(self.scale),
+            excess_kurtosis=None,
+            iid=False,
+        )
+
+
+def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | None = None) -> DeltaOrthogonal:
+    """Builds a delta-orthogonal initializer for 3-D, 4-D or 5-D conv kernels.
+
+    Every tap is zero except the spatial centre ``(k - 1) // 2`` (jax's
+    convention; torch's ``dirac_`` uses ``k // 2``), which holds ``scale``
+    times an orthogonal ``(in, out)`` matrix with orthonormal rows (in <= out).
+
+    Args:
+      scale: multiplier, positive and finite.
+      column_axis: the axis of the centre matrix holding the columns.
+      dtype: the default dtype.
+
+    References:
+      Xiao et al. (2018), Dynamical isometry and a mean field theory of CNNs,
+      arXiv:1806.05393.
+    """
+    name = "delta_orthogonal"
+    if column_axis not in (-1, -2, 0, 1) or isinstance(column_axis, bool):
+        raise ValueError(
+            validation.error(name, f"`column_axis` must index the (in, out) matrix (-1 or -2); got {column_axis!r}.")
+        )
+    return DeltaOrthogonal(
+        scale=validation.positive(name, "scale", scale), column_axis=int(column_axis), dtype=dtype, name=name
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Eye(InitializerBase):
+    """``gain`` times the identity on the last two axes (broadcast over leading axes)."""
+
+    gain: float = 1.0
+    random = False
+
+    def _check(self, shape: tuple[int, ...]) -> None:
+        if len(shape) < 2:
+            raise ValueError(self._error(f"shape needs at least 2 dimensions; got shape={shape!r}."))
+
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+        eye = jnp.eye(shape[-2], shape[-1], dtype=dtype) * cast_constant(self.gain, dtype)
+        return shard_like(jnp.broadcast_to(eye, shape), out_sharding)
+
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
+        rows, cols = shape[-2], shape[-1]
+        return laws.two_valued_moments(self.gain, min(rows, cols), rows * cols)
+
+
+def eye(gain: float = 1.0, dtype: DTypeLike | None = None) -> Eye:
+    """Builds an identity initializer: ``gain * I`` on the last two axes.
+
+    The key is ignored. For a square Dense kernel this makes the layer the
+    identity map (IRNN, Le et al. 2015, uses it for the recurrent kernel).
+
+    Args:
+      gain: multiplier, finite and non-zero.
+      dtype: the default dtype.
+    """
+    g = validation.real_scalar("eye", "gain", gain)
+    if g == 0.0:
+        raise ValueError(validation.error("eye", f"`gain` must be non-zero (use jinit.zeros); got gain={gain!r}."))
+    return Eye(gain=g, dtype=dtype, name="eye")
+
+
+identity = eye

@@ -1,0 +1,63 @@
+"""``stacked``: n independent draws of an initializer along a new leading axis."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jinit._src import random, validation
+from jinit._src.base import InitializerBase, shard_like
+from jinit._src.types import Initializer, Moments, Sharding
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Stacked(InitializerBase):
+    """Slice i equals ``init(fold_in(key, i), shape[1:], dtype)``."""
+
+    init: Initializer
+    n: int
+    kinds = validation.INEXACT_KINDS
+
+    def _check(self, shape: tuple[int, ...]) -> None:
+        if len(shape) < 1 or shape[0] != self.n:
+            raise ValueError(self._error(f"shape must start with n={self.n}; got shape={shape!r}."))
+
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+        keys = jax.vmap(lambda i: random.fold_in(key, i))(jnp.arange(self.n, dtype=jnp.uint32))
+        out = jax.vmap(lambda k: self.init(k, shape[1:], dtype))(keys)
+        return shard_like(out, out_sharding)
+
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments | None:
+        inner = getattr(self.init, "moments", None)
+        return None if inner is None else inner(shape[1:], dtype)
+
+
+def stacked(init: Initializer, n: int) -> Stacked:
+    """Builds an initializer of ``n`` independent slices along a new leading axis.
+
+    Called with shape ``(n, *s)``, slice ``i`` equals
+    ``init(jax.random.fold_in(key, i), s)``: a stack of layers (for
+    ``nn.scan`` or ensembles) where each layer has ``init``'s law for its own
+    shape, unlike a plain call on ``(n, *s)``, which counts ``n`` into the
+    receptive field.
+
+    Args:
+      init: any initializer.
+      n: the number of slices, a positive int.
+
+    Examples:
+      >>> import jax, jinit
+      >>> init = jinit.stacked(jinit.he_normal(), 4)
+      >>> init(jax.random.key(0), (4, 64, 64)).shape
+      (4, 64, 64)
+    """
+    if not callable(init):
+        raise TypeError(validation.error("stacked", f"`init` must be an initializer; got {init!r}."))
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(validation.error("stacked", f"`n` must be an int; got n={n!r}."))
+    if n < 1:
+        raise ValueError(validation.error("stacked", f"`n` must be at least 1; got n={n!r}."))
+    return Stacked(init=init, n=int(n), dtype=getattr(init, "dtype", None), name="stacked")

@@ -1,0 +1,149 @@
+"""Checks that turn bad input into one clear sentence at the earliest point.
+
+Every message reads ``jinit.NAME: what it needs; got VALUE.`` so that the
+user sees the public callable, the parameter in backticks and the bad value.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+FLOAT_KINDS = ("floating",)
+INEXACT_KINDS = ("floating", "complexfloating")
+
+
+def error(name: str, message: str) -> str:
+    return f"jinit.{name}: {message}"
+
+
+def real_scalar(name: str, param: str, value: Any) -> float:
+    """A finite Python float from a real number (bool rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
+        raise TypeError(error(name, f"`{param}` must be a real number; got {value!r}."))
+    if isinstance(value, np.ndarray | jax.Array):
+        if np.ndim(value) != 0 or not np.issubdtype(np.asarray(value).dtype, np.number):
+            raise TypeError(error(name, f"`{param}` must be a real scalar; got {value!r}."))
+        if isinstance(value, jax.core.Tracer):
+            raise TypeError(
+                error(name, f"`{param}` must be a concrete number, not a traced value; got {value!r}.")
+            )
+        value = np.asarray(value).item()
+        if isinstance(value, complex):
+            raise TypeError(error(name, f"`{param}` must be a real number; got {value!r}."))
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(error(name, f"`{param}` must be finite; got {param}={value!r}."))
+    return out
+
+
+def positive(name: str, param: str, value: Any) -> float:
+    out = real_scalar(name, param, value)
+    if out <= 0.0:
+        raise ValueError(error(name, f"`{param}` must be positive; got {param}={value!r}."))
+    return out
+
+
+def non_negative(name: str, param: str, value: Any) -> float:
+    out = real_scalar(name, param, value)
+    if out < 0.0:
+        raise ValueError(error(name, f"`{param}` must be non-negative; got {param}={value!r}."))
+    return out
+
+
+def choice(name: str, param: str, value: Any, choices: Iterable[str]) -> str:
+    options = tuple(choices)
+    if not isinstance(value, str) or value not in options:
+        listed = ", ".join(repr(c) for c in options)
+        raise ValueError(error(name, f"`{param}` must be one of {listed}; got {param}={value!r}."))
+    return value
+
+
+def axes(name: str, param: str, value: Any) -> int | tuple[int, ...]:
+    """An int, or a tuple of distinct ints (hashable, as jit needs)."""
+    if isinstance(value, bool):
+        raise TypeError(error(name, f"`{param}` must be an int or a sequence of ints; got {value!r}."))
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        out = []
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+                raise TypeError(
+                    error(name, f"`{param}` must be an int or a sequence of ints; got {value!r}.")
+                )
+            out.append(int(v))
+        if len(set(out)) != len(out):
+            raise ValueError(error(name, f"`{param}` must not repeat an axis; got {param}={value!r}."))
+        return tuple(out)
+    raise TypeError(error(name, f"`{param}` must be an int or a sequence of ints; got {value!r}."))
+
+
+def as_tuple(value: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (value,) if isinstance(value, int) else value
+
+
+def shape(name: str, value: Any) -> tuple[int, ...]:
+    """A tuple of non-negative Python ints."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise TypeError(error(name, f"`shape` must be a tuple of ints; got shape={value!r}."))
+    out = []
+    for d in value:
+        if isinstance(d, bool):
+            raise TypeError(error(name, f"`shape` must be a tuple of ints; got shape={value!r}."))
+        try:
+            out.append(operator.index(d))
+        except TypeError:
+            raise TypeError(
+                error(name, f"`shape` must be a tuple of ints; got shape={tuple(value)!r}.")
+            ) from None
+    if any(d < 0 for d in out):
+        raise ValueError(error(name, f"`shape` must not have negative sizes; got shape={tuple(out)!r}."))
+    return tuple(out)
+
+
+def dtype(name: str, value: Any, kinds: tuple[str, ...] = INEXACT_KINDS) -> np.dtype:
+    """The canonical JAX dtype (float64 becomes float32 unless x64 is on)."""
+    if value is None:
+        value = float
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        raise TypeError(error(name, f"`dtype` must be a dtype; got dtype={value!r}.")) from None
+    ok = any(jnp.issubdtype(dt, getattr(jnp, k)) for k in kinds)
+    if not ok:
+        what = "a floating-point" if kinds == FLOAT_KINDS else "a floating-point or complex"
+        raise ValueError(error(name, f"`dtype` must be {what} dtype; got dtype={dt.name}."))
+    return np.dtype(jax.dtypes.canonicalize_dtype(dt))
+
+
+def key(name: str, value: Any) -> jax.Array:
+    """A typed PRNG key or a legacy uint32[2] key, returned unchanged."""
+    dt = getattr(value, "dtype", None)
+    if dt is not None and jax.dtypes.issubdtype(dt, jax.dtypes.prng_key):
+        if np.ndim(value) != 0:
+            raise ValueError(
+                error(name, f"`key` must be a single key (use jax.vmap for a batch); got shape {np.shape(value)}.")
+            )
+        return value
+    if dt is not None and np.dtype(dt) == np.uint32 and np.shape(value) == (2,):
+        return value
+    raise TypeError(
+        error(name, f"`key` must be a PRNG key (jax.random.key(seed) or a uint32[2] key); got {_describe(value)}.")
+    )
+
+
+def _describe(value: Any) -> str:
+    dt = getattr(value, "dtype", None)
+    if dt is not None:
+        return f"an array of dtype {dt} and shape {np.shape(value)}"
+    return repr(value)
