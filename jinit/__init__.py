@@ -32,6 +32,10 @@ from jinit._src.variance_scaling import xavier_normal as xavier_normal
 from jinit._src.variance_scaling import xavier_uniform as xavier_uniform
 
 # --- gains and advice (core) ---
+from jinit import testing as testing
+from jinit._src.gain import gain as gain
+from jinit._src.gain import recommend as recommend
+from jinit._src.gain import recommend_reason as recommend_reason
 
 # --- modern schemes and theory (issue 5) ---
 
@@ -45,6 +49,7 @@ __all__ = [
     "constant",
     "delta_orthogonal",
     "eye",
+    "gain",
     "glorot_normal",
     "glorot_uniform",
     "he_normal",
@@ -57,7 +62,10 @@ __all__ = [
     "normal",
     "ones",
     "orthogonal",
+    "recommend",
+    "recommend_reason",
     "stacked",
+    "testing",
     "truncated_normal",
     "uniform",
     "variance_scaling",

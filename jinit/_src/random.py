@@ -1,32 +1,306 @@
 """The random core: every sampler of jinit draws its bits through here.
 
 Each function has the semantics and the values of its namesake in
-``jax.random`` for the same key. Keeping them in one module lets a faster
-bit-exact implementation replace the jax.random calls without touching any
-scheme.
+``jax.random`` for the same key, bit for bit. For threefry2x32 keys (typed
+``jax.random.key`` or legacy ``uint32[2]``) in jax's default *partitionable*
+mode, the bits come from :mod:`jinit._src.threefry`, an unrolled Threefry
+that XLA fuses with the float conversion into one pass over memory (jax's
+own CPU lowering runs the 20 rounds as a rolled loop, several times slower).
+Everything else falls back to ``jax.random`` itself: other key
+implementations (``rbg``, ``unsafe_rbg``, custom), the non-partitionable
+layout (``jax_threefry_partitionable=False``), non-scalar bounds, dtypes that
+jax would canonicalise (float64 without x64), legacy keys when jax is set to
+warn about them, and shardings jax would reject (so jax raises its own error).
+
+The maps from bits to floats are jax's (``jax/_src/random/core.py``):
+
+* uniform on [minval, maxval): the top ``nmant`` random bits under the
+  exponent of 1.0 give ``f`` in [1, 2); ``u = max(minval, (f - 1) (maxval -
+  minval) + minval)``. Types with fewer than 8 mantissa bits (bfloat16)
+  draw 8 random bits per value.
+* normal: ``sqrt(2) erfinv(u)``, ``u`` uniform on [nextafter(-1, 0), 1);
+  complex: ``(x + i y) / sqrt(2)`` with x, y from the two keys of
+  ``split(key)``.
+* truncated normal on (lower, upper): ``sqrt(2) erfinv(u)`` with ``u``
+  uniform on [erf(lower/sqrt2), erf(upper/sqrt2)), clipped to the open
+  interval.
+
+References:
+  Salmon et al. (2011), Parallel random numbers: as easy as 1, 2, 3.
+  JAX PRNG design: https://docs.jax.dev/en/latest/jep/263-prng.html
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jinit._src import threefry
+
 Sharding = Any
 
+THREEFRY = "threefry2x32"
 
-def split(key: jax.Array, num: int = 2) -> jax.Array:
-    return jax.random.split(key, num)
+# ---------------------------------------------------------------------------
+# When the fast path applies
+
+
+def _key_data(key: Any) -> jax.Array | None:
+    """The raw uint32[2] threefry data of ``key``, or None if jax.random must draw."""
+    if not jax.config.jax_threefry_partitionable:
+        return None
+    dt = getattr(key, "dtype", None)
+    if dt is None:
+        return None
+    if jax.dtypes.issubdtype(dt, jax.dtypes.prng_key):
+        if np.ndim(key) != 0 or jax.random.key_impl(key) != THREEFRY:
+            return None
+        return jax.random.key_data(key)
+    if np.dtype(dt) != np.uint32 or np.shape(key) != (2,):
+        return None
+    # A legacy key is read with jax's default implementation; jax may also be
+    # configured to warn about (or refuse) legacy keys, or to return typed keys.
+    if (
+        jax.config.jax_default_prng_impl != THREEFRY
+        or jax.config.jax_legacy_prng_key != "allow"
+        or jax.config.jax_enable_custom_prng
+    ):
+        return None
+    return jnp.asarray(key)
+
+
+def _wrap_like(key: Any, data: jax.Array) -> jax.Array:
+    """New key data in the kind of ``key``: typed in, typed out; legacy in, legacy out."""
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(key))
+    return data
+
+
+def _static_shape(shape: Any) -> tuple[int, ...] | None:
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        return None
+    if not all(isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 0 for d in dims):
+        return None
+    if np.prod(dims, dtype=np.float64) > threefry.MAX_32BIT_COUNT:
+        return None
+    return tuple(int(d) for d in dims)
+
+
+def _canonical_dtype(dtype: Any, kind: type) -> np.dtype | None:
+    """``dtype`` if it is of ``kind`` and jax would not canonicalise it, else None."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        return None
+    if not jnp.issubdtype(dt, kind) or jax.dtypes.canonicalize_dtype(dt) != dt:
+        return None
+    return dt
+
+
+def _is_scalar(*values: Any) -> bool:
+    return all(np.ndim(v) == 0 for v in values)
+
+
+# ---------------------------------------------------------------------------
+# out_sharding, as jax.random handles it
+
+_FALLBACK = object()
+
+
+def _spec_axes(spec: jax.sharding.PartitionSpec) -> list[str]:
+    names: list[str] = []
+    for entry in spec:
+        if entry is None:
+            continue
+        names.extend(entry if isinstance(entry, tuple) else (entry,))
+    return names
+
+
+def _canonical_sharding(out_sharding: Sharding, shape: tuple[int, ...], scalar_replicated: bool) -> Any:
+    """A NamedSharding on an abstract mesh, None, or _FALLBACK where jax must decide (or raise)."""
+    context = jax.sharding.get_abstract_mesh()
+    if out_sharding is None:
+        if scalar_replicated and not shape and not context.empty and context.are_all_axes_explicit:
+            return jax.sharding.NamedSharding(context, jax.sharding.PartitionSpec())
+        return None
+    if isinstance(out_sharding, jax.sharding.NamedSharding):
+        if out_sharding.mesh.empty:
+            return None
+        mesh = out_sharding.mesh.abstract_mesh
+        if not context.empty and mesh != context:
+            return _FALLBACK
+        sharding = jax.sharding.NamedSharding(mesh, out_sharding.spec)
+    elif isinstance(out_sharding, jax.sharding.PartitionSpec):
+        if context.empty:
+            return _FALLBACK
+        sharding = jax.sharding.NamedSharding(context, out_sharding)
+    else:
+        return _FALLBACK
+    spec = sharding.spec
+    if getattr(spec, "unreduced", None) or getattr(spec, "reduced", None):
+        return _FALLBACK
+    if not set(_spec_axes(spec)) <= set(sharding.mesh.explicit_axes):
+        return _FALLBACK
+    return sharding
+
+
+def _sharded(
+    fn: Callable[..., jax.Array], out_sharding: Sharding, shape: tuple[int, ...], scalar_replicated: bool = True
+) -> Callable[..., jax.Array] | None:
+    """``fn`` run with its output placed on ``out_sharding`` (None: let jax.random do it)."""
+    sharding = _canonical_sharding(out_sharding, shape, scalar_replicated)
+    if sharding is _FALLBACK:
+        return None
+    if sharding is None:
+        return fn
+    return jax.sharding.auto_axes(fn, out_sharding=sharding, axes=sharding.mesh.explicit_axes)
+
+
+# ---------------------------------------------------------------------------
+# Compiled samplers on raw key data (one trace per shape and dtype)
+
+
+@functools.partial(jax.jit, static_argnums=(1,))
+def _split(key_data: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    return threefry.split(key_data, shape)
+
+
+@jax.jit
+def _fold_in(key_data: jax.Array, data: jax.Array) -> jax.Array:
+    return threefry.fold_in(key_data, data)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _bits(key_data: jax.Array, bit_width: int, shape: tuple[int, ...]) -> jax.Array:
+    return threefry.random_bits(key_data, bit_width, shape)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _uniform(key_data: jax.Array, minval: Any, maxval: Any, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
+    minval = jax.lax.broadcast_to_rank(jax.lax.convert_element_type(minval, dtype), len(shape))
+    maxval = jax.lax.broadcast_to_rank(jax.lax.convert_element_type(maxval, dtype), len(shape))
+    finfo = jnp.finfo(dtype)
+    nbits, nmant = finfo.bits, finfo.nmant
+    rng_bits = 8 if nmant < 8 else nbits
+    uint = np.dtype(f"uint{nbits}")
+    bits = threefry.random_bits(key_data, rng_bits, shape)
+    if rng_bits != nbits:
+        bits = jax.lax.convert_element_type(bits, uint)
+    # Random mantissa under the exponent of 1.0: a float in [1, 2).
+    float_bits = jax.lax.shift_right_logical(bits, jnp.asarray(rng_bits - nmant, uint))
+    float_bits = jax.lax.bitwise_or(float_bits, jnp.asarray(np.array(1.0, dtype).view(uint), dtype=uint))
+    floats = jax.lax.bitcast_convert_type(float_bits, dtype) - jnp.asarray(1.0, dtype)
+    return jax.lax.max(minval, jax.lax.reshape(floats * (maxval - minval) + minval, shape))
+
+
+def _normal_real(key_data: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
+    lo = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype), dtype=dtype)
+    hi = np.array(1.0, dtype)
+    u = _uniform(key_data, lo, hi, shape, dtype)
+    return jax.lax.mul(np.array(np.sqrt(2), dtype), jax.lax.erf_inv(u))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _normal(key_data: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
+    if not jnp.issubdtype(dtype, jnp.complexfloating):
+        return _normal_real(key_data, shape, dtype)
+    sqrt2 = np.array(np.sqrt(2), dtype)
+    key_re, key_im = threefry.split(key_data, (2,))
+    real = np.dtype(np.array(0, dtype).real.dtype)
+    re = _normal_real(key_re, shape, real).astype(dtype)
+    im = _normal_real(key_im, shape, real).astype(dtype)
+    return (re + 1j * im) / sqrt2
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _truncated_normal(
+    key_data: jax.Array, lower: Any, upper: Any, shape: tuple[int, ...], dtype: np.dtype
+) -> jax.Array:
+    sqrt2 = np.array(np.sqrt(2), dtype)
+    lower = jax.lax.convert_element_type(lower, dtype)
+    upper = jax.lax.convert_element_type(upper, dtype)
+    a = jax.lax.erf(lower / sqrt2)
+    b = jax.lax.erf(upper / sqrt2)
+    u = _uniform(key_data, a, b, shape, dtype)
+    out = sqrt2 * jax.lax.erf_inv(u)
+    # Rounding (or u == a) could reach a bound: clip to the open interval.
+    return jnp.clip(
+        out,
+        jax.lax.nextafter(jax.lax.stop_gradient(lower), np.array(np.inf, dtype=dtype)),
+        jax.lax.nextafter(jax.lax.stop_gradient(upper), np.array(-np.inf, dtype=dtype)),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Public functions (jax.random's signatures and values)
+
+
+def split(key: jax.Array, num: int | tuple[int, ...] = 2) -> jax.Array:
+    """``jax.random.split(key, num)``: ``num`` new keys (of the same kind as ``key``).
+
+    Key ``i`` is the Threefry hash of the counter ``(0, i)`` (partitionable layout).
+
+    Args:
+      key: a typed key or a legacy uint32[2] key.
+      num: the number (or shape) of keys.
+
+    Returns:
+      Keys of shape ``num`` (legacy: ``(*num, 2)`` uint32).
+    """
+    data = _key_data(key)
+    shape = _static_shape(tuple(num) if isinstance(num, Sequence) else (num,))
+    if data is None or shape is None:
+        return jax.random.split(key, num)
+    return _wrap_like(key, _split(data, shape))
 
 
 def fold_in(key: jax.Array, data: Any) -> jax.Array:
-    return jax.random.fold_in(key, data)
+    """``jax.random.fold_in(key, data)``: the key hashed with the counter ``(0, uint32(data))``.
+
+    Args:
+      key: a typed key or a legacy uint32[2] key.
+      data: a 32-bit integer scalar (may be traced).
+
+    Returns:
+      A new key of the same kind as ``key``.
+    """
+    key_data = _key_data(key)
+    if key_data is None or np.ndim(data) != 0:
+        return jax.random.fold_in(key, data)
+    return _wrap_like(key, _fold_in(key_data, jnp.asarray(data, dtype="uint32")))
 
 
 def bits(key: jax.Array, shape: tuple[int, ...], dtype: Any = jnp.uint32, out_sharding: Sharding = None) -> jax.Array:
-    return jax.random.bits(key, shape, dtype, out_sharding=out_sharding)
+    """``jax.random.bits``: uniform unsigned integers of ``dtype``'s width.
+
+    32-bit: ``y0 ^ y1`` of the Threefry hash of each element's row-major
+    index; 64-bit: ``(y0 << 32) | y1``; 8/16-bit: the low bits of ``y0 ^ y1``.
+
+    Args:
+      key: a typed key or a legacy uint32[2] key.
+      shape: the output shape.
+      dtype: an unsigned integer dtype.
+      out_sharding: None, a NamedSharding or a PartitionSpec (explicit axes).
+
+    Returns:
+      An array of ``shape`` and ``dtype``.
+    """
+    data = _key_data(key)
+    shape_ = _static_shape(shape)
+    dtype_ = _canonical_dtype(dtype, np.unsignedinteger)
+    if data is None or shape_ is None or dtype_ is None:
+        return jax.random.bits(key, shape, dtype, out_sharding=out_sharding)
+    fn = _sharded(functools.partial(_bits, bit_width=dtype_.itemsize * 8, shape=shape_), out_sharding, shape_)
+    if fn is None:
+        return jax.random.bits(key, shape, dtype, out_sharding=out_sharding)
+    return fn(data)
 
 
 def uniform(
@@ -37,11 +311,51 @@ def uniform(
     maxval: float = 1.0,
     out_sharding: Sharding = None,
 ) -> jax.Array:
-    return jax.random.uniform(key, shape, dtype, minval, maxval, out_sharding=out_sharding)
+    """``jax.random.uniform``: U[minval, maxval) in ``dtype``.
+
+    Args:
+      key: a typed key or a legacy uint32[2] key.
+      shape: the output shape.
+      dtype: a float dtype.
+      minval: the lower bound (inclusive).
+      maxval: the upper bound (exclusive).
+      out_sharding: None, a NamedSharding or a PartitionSpec (explicit axes).
+
+    Returns:
+      An array of ``shape`` and ``dtype``.
+    """
+    data = _key_data(key)
+    shape_ = _static_shape(shape)
+    dtype_ = _canonical_dtype(dtype, np.floating)
+    if data is None or shape_ is None or dtype_ is None or not _is_scalar(minval, maxval):
+        return jax.random.uniform(key, shape, dtype, minval, maxval, out_sharding=out_sharding)
+    fn = _sharded(functools.partial(_uniform, shape=shape_, dtype=dtype_), out_sharding, shape_)
+    if fn is None:
+        return jax.random.uniform(key, shape, dtype, minval, maxval, out_sharding=out_sharding)
+    return fn(data, minval, maxval)
 
 
 def normal(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding = None) -> jax.Array:
-    return jax.random.normal(key, shape, dtype, out_sharding=out_sharding)
+    """``jax.random.normal``: standard normal (circular complex normal with E|z|^2 = 1).
+
+    Args:
+      key: a typed key or a legacy uint32[2] key.
+      shape: the output shape.
+      dtype: a float or complex dtype.
+      out_sharding: None, a NamedSharding or a PartitionSpec (explicit axes).
+
+    Returns:
+      An array of ``shape`` and ``dtype``.
+    """
+    data = _key_data(key)
+    shape_ = _static_shape(shape)
+    dtype_ = _canonical_dtype(dtype, np.inexact)
+    if data is None or shape_ is None or dtype_ is None:
+        return jax.random.normal(key, shape, dtype, out_sharding=out_sharding)
+    fn = _sharded(functools.partial(_normal, shape=shape_, dtype=dtype_), out_sharding, shape_)
+    if fn is None:
+        return jax.random.normal(key, shape, dtype, out_sharding=out_sharding)
+    return fn(data)
 
 
 def truncated_normal(
@@ -52,4 +366,27 @@ def truncated_normal(
     dtype: np.dtype,
     out_sharding: Sharding = None,
 ) -> jax.Array:
-    return jax.random.truncated_normal(key, lower, upper, shape, dtype, out_sharding=out_sharding)
+    """``jax.random.truncated_normal``: a standard normal truncated to (lower, upper).
+
+    Args:
+      key: a typed key or a legacy uint32[2] key.
+      lower: the lower bound (scalar).
+      upper: the upper bound (scalar).
+      shape: the output shape.
+      dtype: a float dtype.
+      out_sharding: None, a NamedSharding or a PartitionSpec (explicit axes).
+
+    Returns:
+      An array of ``shape`` and ``dtype``.
+    """
+    data = _key_data(key)
+    shape_ = _static_shape(shape)
+    dtype_ = _canonical_dtype(dtype, np.floating)
+    if data is None or shape_ is None or dtype_ is None or not _is_scalar(lower, upper):
+        return jax.random.truncated_normal(key, lower, upper, shape, dtype, out_sharding=out_sharding)
+    fn = _sharded(
+        functools.partial(_truncated_normal, shape=shape_, dtype=dtype_), out_sharding, shape_, scalar_replicated=False
+    )
+    if fn is None:
+        return jax.random.truncated_normal(key, lower, upper, shape, dtype, out_sharding=out_sharding)
+    return fn(data, lower, upper)

@@ -1,0 +1,84 @@
+"""Activation names: the function, its parameter and its breakpoints.
+
+The breakpoints are where the function or a derivative jumps; quadrature
+splits the line there (``jinit._src.quadrature``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jinit._src import validation
+
+
+@dataclasses.dataclass(frozen=True)
+class Activation:
+    name: str
+    fn: Callable[[Any], Any]
+    breakpoints: tuple[float, ...] = (0.0,)
+
+
+def _leaky_relu(slope: float) -> Callable[[Any], Any]:
+    return lambda x: jnp.where(x >= 0, x, slope * x)
+
+
+def _elu(alpha: float) -> Callable[[Any], Any]:
+    return lambda x: jax.nn.elu(x, alpha)
+
+
+_TABLE: dict[str, Callable[[float | None], Activation]] = {
+    "linear": lambda p: Activation("linear", lambda x: x),
+    "identity": lambda p: Activation("identity", lambda x: x),
+    "relu": lambda p: Activation("relu", jax.nn.relu),
+    "relu6": lambda p: Activation("relu6", jax.nn.relu6, (0.0, 6.0)),
+    "leaky_relu": lambda p: Activation("leaky_relu", _leaky_relu(0.01 if p is None else p)),
+    "elu": lambda p: Activation("elu", _elu(1.0 if p is None else p)),
+    "selu": lambda p: Activation("selu", jax.nn.selu),
+    "celu": lambda p: Activation("celu", lambda x: jax.nn.celu(x, 1.0 if p is None else p)),
+    "tanh": lambda p: Activation("tanh", jnp.tanh),
+    "hard_tanh": lambda p: Activation("hard_tanh", jax.nn.hard_tanh, (-1.0, 1.0)),
+    "sigmoid": lambda p: Activation("sigmoid", jax.nn.sigmoid),
+    "softsign": lambda p: Activation("softsign", jax.nn.soft_sign),
+    "gelu": lambda p: Activation("gelu", lambda x: jax.nn.gelu(x, approximate=False)),
+    "gelu_tanh": lambda p: Activation("gelu_tanh", lambda x: jax.nn.gelu(x, approximate=True)),
+    "silu": lambda p: Activation("silu", jax.nn.silu),
+    "swish": lambda p: Activation("swish", jax.nn.silu),
+    "softplus": lambda p: Activation("softplus", jax.nn.softplus),
+    "mish": lambda p: Activation("mish", jax.nn.mish),
+    "sin": lambda p: Activation("sin", jnp.sin),
+}
+
+#: Names with a parameter: leaky_relu (negative slope, default 0.01), elu and celu (alpha, default 1).
+PARAMETRIC = ("leaky_relu", "elu", "celu")
+NAMES = tuple(_TABLE)
+
+
+def get_activation(activation: str | Callable[[Any], Any], param: float | None = None, *, caller: str) -> Activation:
+    """Resolve a name or a callable; ``caller`` names the public function in errors."""
+    if callable(activation) and not isinstance(activation, str):
+        if param is not None:
+            raise ValueError(
+                validation.error(caller, f"`param` applies to named activations only; got param={param!r}.")
+            )
+        return Activation(getattr(activation, "__name__", repr(activation)), activation)
+    if not isinstance(activation, str):
+        raise TypeError(validation.error(caller, f"`activation` must be a name or a callable; got {activation!r}."))
+    key = activation.lower()
+    if key not in _TABLE:
+        raise ValueError(
+            validation.error(
+                caller, f"unknown activation {activation!r}; known: {', '.join(NAMES)} (or pass a callable)."
+            )
+        )
+    if param is not None:
+        if key not in PARAMETRIC:
+            raise ValueError(
+                validation.error(caller, f"activation {activation!r} takes no `param`; got param={param!r}.")
+            )
+        param = validation.real_scalar(caller, "param", param)
+    return _TABLE[key](param)
