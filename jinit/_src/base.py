@@ -61,9 +61,7 @@ class InitializerBase:
     def _check(self, shape: tuple[int, ...]) -> None:
         """Raise ValueError if the scheme does not define this shape."""
 
-    def _sample(
-        self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding
-    ) -> jax.Array:
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         raise NotImplementedError
 
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments | None:

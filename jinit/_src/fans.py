@@ -19,11 +19,7 @@ def normalize_axes(name: str, param: str, axes: int | tuple[int, ...], rank: int
     out = []
     for a in validation.as_tuple(axes):
         if not -rank <= a < rank:
-            raise ValueError(
-                validation.error(
-                    name, f"`{param}`={axes!r} is out of range for a shape of rank {rank}."
-                )
-            )
+            raise ValueError(validation.error(name, f"`{param}`={axes!r} is out of range for a shape of rank {rank}."))
         out.append(a % rank)
     return tuple(out)
 
@@ -48,8 +44,11 @@ def compute_fans(
     ins = normalize_axes(name, "in_axis", in_axis, rank)
     outs = normalize_axes(name, "out_axis", out_axis, rank)
     batch = normalize_axes(name, "batch_axis", batch_axis, rank)
-    for a, b, pa, pb in ((ins, outs, "in_axis", "out_axis"), (ins, batch, "in_axis", "batch_axis"),
-                         (outs, batch, "out_axis", "batch_axis")):
+    for a, b, pa, pb in (
+        (ins, outs, "in_axis", "out_axis"),
+        (ins, batch, "in_axis", "batch_axis"),
+        (outs, batch, "out_axis", "batch_axis"),
+    ):
         if set(a) & set(b):
             raise ValueError(
                 validation.error(
@@ -84,9 +83,7 @@ def torch_fans(name: str, shape: Sequence[int], layout: str) -> tuple[int, int]:
     """
     if len(shape) < 2:
         raise ValueError(
-            validation.error(
-                name, f"fans need an array of at least 2 dimensions; got shape={tuple(shape)!r}."
-            )
+            validation.error(name, f"fans need an array of at least 2 dimensions; got shape={tuple(shape)!r}.")
         )
     if layout == "torch":
         receptive = math.prod(shape[2:])

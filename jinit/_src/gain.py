@@ -30,7 +30,9 @@ def second_moment(activation: str | Callable[[Any], Any], param: float | None = 
     value = quadrature.expectation(lambda x: act.fn(x) ** 2, breakpoints=act.breakpoints)
     if not math.isfinite(value) or value <= 0.0:
         raise ValueError(
-            validation.error(caller, f"E[phi(z)^2] must be positive and finite for a gain; got {value!r} for {act.name}.")
+            validation.error(
+                caller, f"E[phi(z)^2] must be positive and finite for a gain; got {value!r} for {act.name}."
+            )
         )
     return value
 
@@ -62,20 +64,31 @@ def gain(activation: str | Callable[[Any], Any], param: float | None = None) -> 
 
 # name -> (what we advise, why)
 RECOMMENDATIONS: dict[str, tuple[str, str]] = {
-    "sigmoid": ("glorot_uniform", "Glorot & Bengio (2010) derived Xavier for symmetric saturating units; "
-                "fan_avg balances forward and backward variance."),
-    "tanh": ("glorot_uniform", "tanh is linear near 0, where Xavier's variance 2/(fan_in+fan_out) preserves "
-             "forward and backward signal (Glorot & Bengio 2010)."),
+    "sigmoid": (
+        "glorot_uniform",
+        "Glorot & Bengio (2010) derived Xavier for symmetric saturating units; "
+        "fan_avg balances forward and backward variance.",
+    ),
+    "tanh": (
+        "glorot_uniform",
+        "tanh is linear near 0, where Xavier's variance 2/(fan_in+fan_out) preserves "
+        "forward and backward signal (Glorot & Bengio 2010).",
+    ),
     "softsign": ("glorot_uniform", "a symmetric saturating unit like tanh (Glorot & Bengio 2010)."),
     "hard_tanh": ("glorot_uniform", "identity on [-1, 1]: Xavier as for tanh."),
     "softmax": ("glorot_uniform", "a saturating output layer: Xavier keeps logits at unit scale."),
     "linear": ("glorot_uniform", "a linear map: Xavier preserves the variance both ways."),
     "identity": ("glorot_uniform", "a linear map: Xavier preserves the variance both ways."),
-    "relu": ("he_normal", "relu zeroes half its input, halving the second moment; He (2015) doubles "
-             "the variance to 2/fan_in to compensate."),
+    "relu": (
+        "he_normal",
+        "relu zeroes half its input, halving the second moment; He (2015) doubles "
+        "the variance to 2/fan_in to compensate.",
+    ),
     "relu6": ("he_normal", "relu below 6: He as for relu."),
-    "leaky_relu": ("variance_scaling(2 / (1 + slope^2), 'fan_in', 'truncated_normal')",
-                   "He et al. (2015), eq. 15: the leaky slope a keeps (1 + a^2)/2 of the second moment."),
+    "leaky_relu": (
+        "variance_scaling(2 / (1 + slope^2), 'fan_in', 'truncated_normal')",
+        "He et al. (2015), eq. 15: the leaky slope a keeps (1 + a^2)/2 of the second moment.",
+    ),
     "elu": ("he_normal", "rectifier-like (He 2015); its exact gain is jinit.gain('elu')."),
     "celu": ("he_normal", "rectifier-like (He 2015)."),
     "gelu": ("he_normal", "rectifier-like (He 2015); gain^2 = 1/E[gelu(z)^2] is 2.35, close to relu's 2."),
@@ -84,10 +97,15 @@ RECOMMENDATIONS: dict[str, tuple[str, str]] = {
     "swish": ("he_normal", "Swish/SiLU is rectifier-like; the seeds' table puts Swish with He."),
     "mish": ("he_normal", "rectifier-like, like Swish."),
     "softplus": ("he_normal", "a smooth relu (He 2015)."),
-    "selu": ("lecun_normal", "self-normalising networks need Var(w) = 1/fan_in so that the SELU fixed "
-             "point (mean 0, variance 1) is attracting (Klambauer et al. 2017)."),
-    "sin": ("variance_scaling(gain('sin')^2, 'fan_in', 'truncated_normal')",
-            "no classic scheme: keep the second moment with the exact gain."),
+    "selu": (
+        "lecun_normal",
+        "self-normalising networks need Var(w) = 1/fan_in so that the SELU fixed "
+        "point (mean 0, variance 1) is attracting (Klambauer et al. 2017).",
+    ),
+    "sin": (
+        "variance_scaling(gain('sin')^2, 'fan_in', 'truncated_normal')",
+        "no classic scheme: keep the second moment with the exact gain.",
+    ),
 }
 
 

@@ -19,6 +19,7 @@ result is limited by the quadrature, not by float32.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable, Sequence
 
@@ -60,7 +61,7 @@ def nodes(
     edges = [lo, *cuts, hi]
     t, wt = _legendre(n)
     xs, ws = [], []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         z = 0.5 * (b - a) * t + 0.5 * (b + a)
         xs.append(z)
         ws.append(0.5 * (b - a) * wt * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi))

@@ -136,8 +136,15 @@ def check_moments(
         kurt_hat = m4 / (s2 * s2) - 3.0
         se_k = math.sqrt(max(m8 / s2**4 - (m4 / s2**2) ** 2, 0.0) / n)
         # float16/bfloat16 rounding moves the 4th moment by up to ~4 eps relative.
-        stats.append(Statistic("excess_kurtosis", law.excess_kurtosis, kurt_hat,
-                               n_sigma * se_k + 8 * eps * (law.excess_kurtosis + 3.0), se_k))
+        stats.append(
+            Statistic(
+                "excess_kurtosis",
+                law.excess_kurtosis,
+                kurt_hat,
+                n_sigma * se_k + 8 * eps * (law.excess_kurtosis + 3.0),
+                se_k,
+            )
+        )
     return LawCheck(_scheme_name(init), tuple(int(s) for s in shape), dt.name, law, tuple(stats))
 
 

@@ -32,9 +32,7 @@ def real_scalar(name: str, param: str, value: Any) -> float:
         if np.ndim(value) != 0 or not np.issubdtype(np.asarray(value).dtype, np.number):
             raise TypeError(error(name, f"`{param}` must be a real scalar; got {value!r}."))
         if isinstance(value, jax.core.Tracer):
-            raise TypeError(
-                error(name, f"`{param}` must be a concrete number, not a traced value; got {value!r}.")
-            )
+            raise TypeError(error(name, f"`{param}` must be a concrete number, not a traced value; got {value!r}."))
         value = np.asarray(value).item()
         if isinstance(value, complex):
             raise TypeError(error(name, f"`{param}` must be a real number; got {value!r}."))
@@ -76,9 +74,7 @@ def axes(name: str, param: str, value: Any) -> int | tuple[int, ...]:
         out = []
         for v in value:
             if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-                raise TypeError(
-                    error(name, f"`{param}` must be an int or a sequence of ints; got {value!r}.")
-                )
+                raise TypeError(error(name, f"`{param}` must be an int or a sequence of ints; got {value!r}."))
             out.append(int(v))
         if len(set(out)) != len(out):
             raise ValueError(error(name, f"`{param}` must not repeat an axis; got {param}={value!r}."))
@@ -103,9 +99,7 @@ def shape(name: str, value: Any) -> tuple[int, ...]:
         try:
             out.append(operator.index(d))
         except TypeError:
-            raise TypeError(
-                error(name, f"`shape` must be a tuple of ints; got shape={tuple(value)!r}.")
-            ) from None
+            raise TypeError(error(name, f"`shape` must be a tuple of ints; got shape={tuple(value)!r}.")) from None
     if any(d < 0 for d in out):
         raise ValueError(error(name, f"`shape` must not have negative sizes; got shape={tuple(out)!r}."))
     return tuple(out)

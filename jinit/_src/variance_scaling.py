@@ -160,7 +160,7 @@ def _build(
     )
 
 
-def _named(name: str, scale: float, mode: str, distribution: str, doc: str):  # noqa: ANN202
+def _named(name: str, scale: float, mode: str, distribution: str, doc: str):
     def factory(
         in_axis: int | tuple[int, ...] = -2,
         out_axis: int | tuple[int, ...] = -1,
@@ -183,36 +183,54 @@ _AXES_DOC = """
 """
 
 glorot_uniform = _named(
-    "glorot_uniform", 1.0, "fan_avg", "uniform",
+    "glorot_uniform",
+    1.0,
+    "fan_avg",
+    "uniform",
     "Glorot/Xavier uniform: U(-sqrt(6 / (fan_in + fan_out)), +sqrt(6 / (fan_in + fan_out))).\n\n"
     "    Variance 2 / (fan_in + fan_out): keeps forward and backward variance of a\n"
     "    linear (or tanh near 0) layer, Glorot & Bengio (2010), eq. 16.\n" + _AXES_DOC,
 )
 glorot_normal = _named(
-    "glorot_normal", 1.0, "fan_avg", "truncated_normal",
+    "glorot_normal",
+    1.0,
+    "fan_avg",
+    "truncated_normal",
     "Glorot/Xavier normal (jax's: truncated at 2 sigma, rescaled): variance 2 / (fan_in + fan_out).\n\n"
     "    Glorot & Bengio (2010). torch's ``xavier_normal_`` is an untruncated\n"
     "    normal: see ``jinit.torch.xavier_normal``.\n" + _AXES_DOC,
 )
 he_uniform = _named(
-    "he_uniform", 2.0, "fan_in", "uniform",
+    "he_uniform",
+    2.0,
+    "fan_in",
+    "uniform",
     "He/Kaiming uniform: U(-sqrt(6 / fan_in), +sqrt(6 / fan_in)), variance 2 / fan_in.\n\n"
     "    Keeps the second moment of ReLU activations constant with depth,\n"
     "    He et al. (2015), eq. 10.\n" + _AXES_DOC,
 )
 he_normal = _named(
-    "he_normal", 2.0, "fan_in", "truncated_normal",
+    "he_normal",
+    2.0,
+    "fan_in",
+    "truncated_normal",
     "He/Kaiming normal (jax's: truncated at 2 sigma, rescaled): variance 2 / fan_in.\n\n"
     "    He et al. (2015). torch's ``kaiming_normal_`` is an untruncated normal:\n"
     "    see ``jinit.torch.kaiming_normal``.\n" + _AXES_DOC,
 )
 lecun_uniform = _named(
-    "lecun_uniform", 1.0, "fan_in", "uniform",
+    "lecun_uniform",
+    1.0,
+    "fan_in",
+    "uniform",
     "LeCun uniform: U(-sqrt(3 / fan_in), +sqrt(3 / fan_in)), variance 1 / fan_in.\n\n"
     "    LeCun et al. (1998), Efficient BackProp.\n" + _AXES_DOC,
 )
 lecun_normal = _named(
-    "lecun_normal", 1.0, "fan_in", "truncated_normal",
+    "lecun_normal",
+    1.0,
+    "fan_in",
+    "truncated_normal",
     "LeCun normal (truncated at 2 sigma, rescaled): variance 1 / fan_in.\n\n"
     "    LeCun et al. (1998); with SELU the init of self-normalising networks\n"
     "    (Klambauer et al. 2017). Flax's default kernel init.\n" + _AXES_DOC,
