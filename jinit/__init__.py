@@ -38,8 +38,26 @@ from jinit._src.gain import recommend as recommend
 from jinit._src.gain import recommend_reason as recommend_reason
 
 # --- modern schemes and theory (issue 5) ---
+from jinit import mean_field as mean_field
+from jinit import mup as mup
+from jinit._src.depth import deepnorm as deepnorm
+from jinit._src.depth import deepnorm_constants as deepnorm_constants
+from jinit._src.depth import fixup as fixup
+from jinit._src.depth import fixup_scale as fixup_scale
+from jinit._src.depth import gpt2_residual as gpt2_residual
+from jinit._src.depth import t_fixup as t_fixup
+from jinit._src.depth import t_fixup_scale as t_fixup_scale
+from jinit._src.mean_field import edge_of_chaos as edge_of_chaos
+from jinit._src.mimetic import mimetic as mimetic
+from jinit._src.recurrent import irnn as irnn
+from jinit._src.recurrent import recurrent_orthogonal as recurrent_orthogonal
+from jinit._src.zero import zer_o as zer_o
 
 # --- diagnostics (issue 6) ---
+from jinit import plot as plot
+from jinit._src.propagate import Band as Band
+from jinit._src.propagate import Propagation as Propagation
+from jinit._src.propagate import propagate as propagate
 
 __version__ = "0.1.0"
 
@@ -73,5 +91,23 @@ __all__ = [
     "xavier_uniform",
     "zeros",
     # --- __all__ of modern schemes (issue 5) ---
+    "deepnorm",
+    "deepnorm_constants",
+    "edge_of_chaos",
+    "fixup",
+    "fixup_scale",
+    "gpt2_residual",
+    "irnn",
+    "mean_field",
+    "mimetic",
+    "mup",
+    "recurrent_orthogonal",
+    "t_fixup",
+    "t_fixup_scale",
+    "zer_o",
     # --- __all__ of diagnostics (issue 6) ---
+    "Band",
+    "Propagation",
+    "plot",
+    "propagate",
 ]

@@ -97,7 +97,7 @@ class Orthogonal(InitializerBase):
         # (*batch, rows, cols) -> (*batch, *rest, col) -> the caller's axis order.
         q = q.reshape(batch_shape + tuple(shape[i] for i in rest) + (cols,))
         order = list(batch) + rest + [col]
-        q = jnp.transpose(q, np.argsort(order))
+        q = jnp.transpose(q, tuple(int(i) for i in np.argsort(order)))
         q = (q * cast_constant(self.scale, compute_dtype(dtype))).astype(dtype)
         return shard_like(q, out_sharding)
 

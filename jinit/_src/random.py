@@ -212,10 +212,13 @@ def _normal(key_data: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax
     if not jnp.issubdtype(dtype, jnp.complexfloating):
         return _normal_real(key_data, shape, dtype)
     sqrt2 = np.array(np.sqrt(2), dtype)
-    key_re, key_im = threefry.split(key_data, (2,))
     real = np.dtype(np.array(0, dtype).real.dtype)
-    re = _normal_real(key_re, shape, real).astype(dtype)
-    im = _normal_real(key_im, shape, real).astype(dtype)
+    # Both parts in one pass (keys split(key) = (key_re, key_im)), stored
+    # once: the complex arithmetic reads each part twice, and XLA would
+    # otherwise fuse (duplicate) the whole hash into every read.
+    parts = jax.vmap(lambda k: _normal_real(k, shape, real))(threefry.split(key_data, (2,)))
+    parts = jax.lax.optimization_barrier(parts)
+    re, im = parts[0].astype(dtype), parts[1].astype(dtype)
     return (re + 1j * im) / sqrt2
 
 

@@ -41,7 +41,10 @@ class Entry:
     complex: bool = False
     #: whether the values depend on the key
     random: bool = True
-    #: the smallest rank the scheme accepts (protocol tests use a shape of this rank)
+    #: the smallest rank ``make()`` accepts. The protocol tests draw shape
+    #: ``{2: (8, 16), 3: (4, 8, 16), 4: (4, 3, 8, 16), 5: (4, 3, 3, 8, 16)}[max(min_rank, 2)]``
+    #: and check that a rank-``min_rank`` shape ((), (16,), ... as above) is accepted
+    #: and a shape one rank lower is refused with a ValueError.
     min_rank: int = 2
 
 
@@ -155,7 +158,8 @@ def _entries_core() -> list[Entry]:
                 Case(stacked.stacked(vs.glorot_uniform(), 4), (4, 3, 3, 32, 64)),
                 Case(stacked.stacked(orthogonal.orthogonal(), 4), STACK),
             ),
-            min_rank=1,
+            complex=True,
+            min_rank=3,
         ),
     ]
     return out
@@ -163,12 +167,185 @@ def _entries_core() -> list[Entry]:
 
 def _entries_torch() -> list[Entry]:
     # --- jinit.torch entries (torch helper) ---
-    return []
+    # Cases: a dense kernel, a conv kernel and a 3-D or 5-D one, in flax
+    # layout, plus torch layout where the scheme has one; 2-D-only schemes use
+    # two 2-D weights and a stack of them. Imported here: jinit.torch is optional.
+    import jinit._src.torch_init as tt
+
+    conv3, conv5, torch5 = (3, 64, 128), (3, 3, 3, 32, 64), (64, 32, 3, 3, 3)
+
+    def anywhere(make: Callable[[], Initializer]) -> Callable[[], tuple[Case, ...]]:
+        return lambda: (Case(make(), DENSE), Case(make(), CONV), Case(make(), conv5))
+
+    def layered(make: Callable[..., Initializer]) -> Callable[[], tuple[Case, ...]]:
+        return lambda: (Case(make(), DENSE), Case(make(), CONV), Case(make(layout="torch"), torch5))
+
+    def conv(make: Callable[..., Initializer]) -> Callable[[], tuple[Case, ...]]:
+        return lambda: (Case(make(), conv3), Case(make(), CONV), Case(make(layout="torch"), torch5))
+
+    def two_d(make: Callable[..., Initializer]) -> Callable[[], tuple[Case, ...]]:
+        return lambda: (
+            Case(make(), DENSE),
+            Case(make(layout="torch"), (512, 256)),
+            Case(stacked.stacked(make(), 4), STACK),
+        )
+
+    return [
+        Entry("torch.uniform", "torch", tt.uniform, anywhere(lambda: tt.uniform(-0.5, 1.5)), min_rank=0),
+        Entry("torch.normal", "torch", tt.normal, anywhere(lambda: tt.normal(0.3, 2.0)), min_rank=0),
+        Entry(
+            "torch.trunc_normal",
+            "torch",
+            tt.trunc_normal,
+            lambda: (
+                Case(tt.trunc_normal(), DENSE),
+                Case(tt.trunc_normal(0.5, 2.0, 1.0, 2.5), CONV),
+                Case(tt.trunc_normal(0.0, 0.1, -0.05, 0.3), conv5),
+            ),
+            min_rank=0,
+        ),
+        Entry(
+            "torch.constant",
+            "torch",
+            lambda: tt.constant(0.5),
+            anywhere(lambda: tt.constant(-0.5)),
+            complex=True,
+            random=False,
+            min_rank=0,
+        ),
+        Entry("torch.zeros", "torch", tt.zeros, anywhere(tt.zeros), complex=True, random=False, min_rank=0),
+        Entry("torch.ones", "torch", tt.ones, anywhere(tt.ones), complex=True, random=False, min_rank=0),
+        Entry("torch.eye", "torch", tt.eye, two_d(tt.eye), random=False),
+        Entry(
+            "torch.dirac",
+            "torch",
+            tt.dirac,
+            lambda: (
+                Case(tt.dirac(), conv3),
+                Case(tt.dirac(), CONV),
+                Case(tt.dirac(groups=2, layout="torch"), torch5),
+            ),
+            random=False,
+            min_rank=3,
+        ),
+        Entry("torch.xavier_uniform", "torch", tt.xavier_uniform, layered(tt.xavier_uniform)),
+        Entry("torch.xavier_normal", "torch", tt.xavier_normal, layered(tt.xavier_normal)),
+        Entry("torch.kaiming_uniform", "torch", tt.kaiming_uniform, layered(tt.kaiming_uniform)),
+        Entry("torch.kaiming_normal", "torch", tt.kaiming_normal, layered(tt.kaiming_normal)),
+        Entry("torch.orthogonal", "torch", tt.orthogonal, layered(tt.orthogonal)),
+        Entry("torch.sparse", "torch", lambda: tt.sparse(0.1), two_d(lambda **kw: tt.sparse(0.1, **kw))),
+        Entry("torch.linear_weight", "torch", tt.linear_weight, two_d(tt.linear_weight)),
+        Entry(
+            "torch.linear_bias",
+            "torch",
+            lambda: tt.linear_bias(64),
+            anywhere(lambda: tt.linear_bias(64)),
+            min_rank=0,
+        ),
+        Entry("torch.conv_weight", "torch", tt.conv_weight, conv(tt.conv_weight), min_rank=3),
+        Entry(
+            "torch.conv_bias",
+            "torch",
+            lambda: tt.conv_bias(576),
+            anywhere(lambda: tt.conv_bias(576)),
+            min_rank=0,
+        ),
+        Entry("torch.embedding", "torch", tt.embedding, anywhere(tt.embedding), complex=True, min_rank=0),
+    ]
 
 
 def _entries_modern() -> list[Entry]:
     # --- modern schemes (issue 5) ---
-    return []
+    # Cases: a dense kernel, a conv kernel and a stacked (or third) kernel. ZerO
+    # and IRNN are deterministic (random=False): their law is the distribution
+    # of the entries over the array. mimetic (a coupled pair of kernels) and
+    # lsuv (data-dependent) are not initializers and are tested in their own files.
+    import jinit._src.depth as depth
+    import jinit._src.mean_field as mean_field
+    import jinit._src.mup as mup
+    import jinit._src.recurrent as recurrent
+    import jinit._src.zero as zero
+
+    def mup_readout() -> Initializer:
+        return mup.initializer(vs.lecun_normal(), mup.WidthMultipliers("output", fan_in=4.0))
+
+    return [
+        Entry(
+            "gpt2_residual",
+            "depth",
+            lambda: depth.gpt2_residual(12),
+            lambda: (
+                Case(depth.gpt2_residual(12), DENSE),
+                Case(depth.gpt2_residual(12), CONV),
+                Case(depth.gpt2_residual(48, stddev=0.01), STACK),
+            ),
+            complex=True,
+            min_rank=0,
+        ),
+        Entry(
+            "fixup",
+            "depth",
+            lambda: depth.fixup(16, 2),
+            lambda: (
+                Case(depth.fixup(16, 2), DENSE),
+                Case(depth.fixup(8, 3, mode="fan_out"), CONV),
+                Case(depth.fixup(16, 2, batch_axis=0), STACK),
+            ),
+            complex=True,
+        ),
+        Entry(
+            "t_fixup",
+            "depth",
+            lambda: depth.t_fixup("encoder", 6),
+            lambda: (
+                Case(depth.t_fixup("encoder", 6), DENSE),
+                Case(depth.t_fixup("decoder", 6), CONV),
+                Case(depth.t_fixup("embedding", 6), (4096, 128)),
+            ),
+            complex=True,
+        ),
+        Entry(
+            "deepnorm",
+            "depth",
+            lambda: depth.deepnorm(encoder_layers=18),
+            lambda: (
+                Case(depth.deepnorm(encoder_layers=18), DENSE),
+                Case(depth.deepnorm(encoder_layers=6, decoder_layers=6, part="decoder"), CONV),
+                Case(depth.deepnorm(decoder_layers=100, part="decoder", batch_axis=0), STACK),
+            ),
+            complex=True,
+        ),
+        Entry(
+            "edge_of_chaos",
+            "mean_field",
+            lambda: mean_field.edge_of_chaos("relu")[0],
+            _same_cases(lambda: mean_field.edge_of_chaos("relu")[0]),
+            complex=True,
+        ),
+        Entry(
+            "zer_o",
+            "zero",
+            zero.zer_o,
+            lambda: (
+                Case(zero.zer_o(), DENSE),
+                Case(zero.zer_o(hadamard_scale="paper"), CONV),
+                Case(zero.zer_o(), (512, 256)),
+            ),
+            random=False,
+        ),
+        Entry("irnn", "recurrent", recurrent.irnn, _same_cases(recurrent.irnn), random=False),
+        Entry(
+            "recurrent_orthogonal",
+            "recurrent",
+            recurrent.recurrent_orthogonal,
+            lambda: (
+                Case(recurrent.recurrent_orthogonal(), DENSE),
+                Case(recurrent.recurrent_orthogonal(scale=0.5), CONV),
+                Case(recurrent.recurrent_orthogonal(), STACK),
+            ),
+        ),
+        Entry("mup.initializer", "mup", mup_readout, _same_cases(mup_readout), complex=True),
+    ]
 
 
 def entries() -> list[Entry]:

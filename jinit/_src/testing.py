@@ -22,6 +22,7 @@ import math
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jinit._src.types import DTypeLike, Initializer, Moments, Shape
@@ -100,7 +101,7 @@ def check_moments(
     is_complex = np.issubdtype(dt, np.complexfloating)
     w = np.asarray(x, dtype=np.complex128 if is_complex else np.float64).ravel()
     n = w.size
-    eps = float(np.finfo(dt).eps)
+    eps = float(jnp.finfo(dt).eps)  # np.finfo does not know bfloat16
     scale = math.sqrt(law.variance) + abs(law.mean)
     stats = []
 

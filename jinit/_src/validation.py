@@ -29,10 +29,11 @@ def real_scalar(name: str, param: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
         raise TypeError(error(name, f"`{param}` must be a real number; got {value!r}."))
     if isinstance(value, np.ndarray | jax.Array):
-        if np.ndim(value) != 0 or not np.issubdtype(np.asarray(value).dtype, np.number):
-            raise TypeError(error(name, f"`{param}` must be a real scalar; got {value!r}."))
+        # Before np.asarray, which raises TracerArrayConversionError on a tracer.
         if isinstance(value, jax.core.Tracer):
             raise TypeError(error(name, f"`{param}` must be a concrete number, not a traced value; got {value!r}."))
+        if np.ndim(value) != 0 or not np.issubdtype(np.asarray(value).dtype, np.number):
+            raise TypeError(error(name, f"`{param}` must be a real scalar; got {value!r}."))
         value = np.asarray(value).item()
         if isinstance(value, complex):
             raise TypeError(error(name, f"`{param}` must be a real number; got {value!r}."))

@@ -1,0 +1,41 @@
+"""Pictures of initializers and of signal propagation (needs the ``plot`` extra: matplotlib).
+
+``density`` and ``goodness_of_fit`` are numpy only; the figures import
+matplotlib on first use, with the Agg backend when no display is available.
+
+Examples:
+  >>> import jinit
+  >>> ax = jinit.plot.histogram(jinit.glorot_uniform(), (128, 128))
+  >>> p = jinit.propagate(["he_normal", "glorot_normal"], "relu", depth=8, width=64, seeds=2)
+  >>> fig = jinit.plot.propagation(p)
+  >>> len(fig.axes)
+  4
+"""
+
+from jinit._src.plot import Density as Density
+from jinit._src.plot import Fit as Fit
+from jinit._src.plot import chi1_map as chi1_map
+from jinit._src.plot import density as density
+from jinit._src.plot import depth_profile as depth_profile
+from jinit._src.plot import goodness_of_fit as goodness_of_fit
+from jinit._src.plot import gradient_vs_depth as gradient_vs_depth
+from jinit._src.plot import histogram as histogram
+from jinit._src.plot import length_map as length_map
+from jinit._src.plot import propagation as propagation
+from jinit._src.plot import pyplot as pyplot
+from jinit._src.plot import variance_vs_depth as variance_vs_depth
+
+__all__ = [
+    "Density",
+    "Fit",
+    "chi1_map",
+    "density",
+    "depth_profile",
+    "goodness_of_fit",
+    "gradient_vs_depth",
+    "histogram",
+    "length_map",
+    "propagation",
+    "pyplot",
+    "variance_vs_depth",
+]

@@ -1,0 +1,145 @@
+"""Depth-aware schemes: GPT-2 residual, Fixup, T-Fixup, DeepNorm.
+
+Their laws are checked on a dense, a conv and a stacked kernel through the
+registry (tests/test_laws.py); here: exact identities with the schemes they
+specialise, the papers' constants, and every error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jinit
+
+EPS32 = float(jnp.finfo(jnp.float32).eps)
+
+
+def test_gpt2_residual_is_a_scaled_normal(key: jax.Array) -> None:
+    for n_layer, stddev in ((12, 0.02), (48, 0.01)):
+        init = jinit.gpt2_residual(n_layer, stddev)
+        assert init == jinit.normal(stddev / math.sqrt(2 * n_layer))
+        chex.assert_trees_all_equal(init(key, (64, 32)), jinit.normal(stddev / math.sqrt(2 * n_layer))(key, (64, 32)))
+        # The standard normal underneath, scaled by 0.02 / sqrt(2 n_layer).
+        z = jax.random.normal(key, (64, 32))
+        chex.assert_trees_all_close(init(key, (64, 32)), z * (stddev / math.sqrt(2 * n_layer)), rtol=2 * EPS32)
+    np.testing.assert_allclose(jinit.gpt2_residual(12).moments((768, 768)).variance, 0.02**2 / 24, rtol=1e-15)
+
+
+@pytest.mark.parametrize(("branches", "layers", "expected"), [(16, 2, 0.25), (81, 3, 1 / 3), (1, 5, 1.0), (64, 4, 0.5)])
+def test_fixup_scale(branches: int, layers: int, expected: float) -> None:
+    # L^(-1 / (2m - 2)): 16^(-1/2), 81^(-1/4), 1, 64^(-1/6).
+    np.testing.assert_allclose(jinit.fixup_scale(branches, layers), expected, rtol=1e-15)
+
+
+def test_fixup_matches_paper_and_official_code(key: jax.Array) -> None:
+    shape = (3, 3, 64, 128)
+    big_l = 16
+    # Paper: He (fan_in) times L^(-1/2) for m = 2.
+    law = jinit.fixup(big_l, 2).moments(shape)
+    np.testing.assert_allclose(law.variance, 2 / (9 * 64) / big_l, rtol=1e-15)
+    # Official code: std = sqrt(2 / (out_channels * k * k)) * L^(-0.5).
+    law = jinit.fixup(big_l, 2, mode="fan_out").moments(shape)
+    np.testing.assert_allclose(law.std, math.sqrt(2 / (128 * 3 * 3)) * big_l**-0.5, rtol=1e-15)
+    assert law.excess_kurtosis == 0.0  # an untruncated normal, as the official normal_
+    # Same draws as He normal (untruncated) up to the factor.
+    he = jinit.variance_scaling(2.0, "fan_in", "normal")
+    chex.assert_trees_all_close(jinit.fixup(big_l, 2)(key, shape), he(key, shape) * 0.25, rtol=4 * EPS32)
+    # Bottleneck blocks (m = 3): L^(-1/4) on the std.
+    np.testing.assert_allclose(
+        jinit.fixup(big_l, 3).moments(shape).variance, 2 / (9 * 64) * big_l**-0.5, rtol=1e-15
+    )
+
+
+def test_t_fixup(key: jax.Array) -> None:
+    n = 6
+    np.testing.assert_allclose(jinit.t_fixup_scale("encoder", n), 0.67 * n**-0.25, rtol=1e-15)
+    np.testing.assert_allclose(jinit.t_fixup_scale("decoder", n), (9 * n) ** -0.25, rtol=1e-15)
+    np.testing.assert_allclose(jinit.t_fixup_scale("embedding", n), (9 * n) ** -0.25, rtol=1e-15)
+    # Encoder/decoder weights: Xavier uniform times the gain, same draws.
+    shape = (512, 2048)
+    for part in ("encoder", "decoder"):
+        gain = jinit.t_fixup_scale(part, n)
+        chex.assert_trees_all_close(
+            jinit.t_fixup(part, n)(key, shape), jinit.glorot_uniform()(key, shape) * gain, rtol=4 * EPS32
+        )
+        law = jinit.t_fixup(part, n).moments(shape)
+        np.testing.assert_allclose(law.bound, gain * math.sqrt(6 / (512 + 2048)), rtol=1e-15)
+    # Embeddings (vocab, d): the official code's normal_(std=d^-0.5) times (9N)^(-1/4).
+    law = jinit.t_fixup("embedding", n).moments((32000, 512))
+    np.testing.assert_allclose(law.std, 512**-0.5 * (9 * n) ** -0.25, rtol=1e-15)
+    assert law.mean == 0.0 and law.excess_kurtosis == 0.0
+
+
+def test_deepnorm_constants_paper_values() -> None:
+    n, m = 18, 12
+    enc = jinit.deepnorm_constants(encoder_layers=n)
+    assert enc == {
+        "encoder_alpha": pytest.approx((2 * n) ** 0.25, rel=1e-15),
+        "encoder_beta": pytest.approx((8 * n) ** -0.25, rel=1e-15),
+        "decoder_alpha": None,
+        "decoder_beta": None,
+    }
+    dec = jinit.deepnorm_constants(decoder_layers=m)
+    assert dec["decoder_alpha"] == pytest.approx((2 * m) ** 0.25, rel=1e-15)
+    assert dec["decoder_beta"] == pytest.approx((8 * m) ** -0.25, rel=1e-15)
+    assert dec["encoder_alpha"] is None and dec["encoder_beta"] is None
+    both = jinit.deepnorm_constants(n, m)
+    assert both["encoder_alpha"] == pytest.approx(0.81 * (n**4 * m) ** (1 / 16), rel=1e-15)
+    assert both["encoder_beta"] == pytest.approx(0.87 * (n**4 * m) ** (-1 / 16), rel=1e-15)
+    assert both["decoder_alpha"] == pytest.approx((3 * m) ** 0.25, rel=1e-15)
+    assert both["decoder_beta"] == pytest.approx((12 * m) ** -0.25, rel=1e-15)
+    # microsoft/torchscale divides the encoder weights by (N^4 M)^(1/16) / 1.15:
+    # its beta is 1.15 / 0.87 times the paper's.
+    torchscale_beta = 1 / (math.pow(math.pow(n, 4) * m, 0.0625) / 1.15)
+    assert torchscale_beta / both["encoder_beta"] == pytest.approx(1.15 / 0.87, rel=1e-12)
+
+
+def test_deepnorm_initializer(key: jax.Array) -> None:
+    beta = jinit.deepnorm_constants(decoder_layers=100)["decoder_beta"]
+    init = jinit.deepnorm(decoder_layers=100, part="decoder")
+    assert (init.mode, init.distribution) == ("fan_avg", "normal")
+    assert init.scale == pytest.approx(beta**2, rel=1e-15)
+    law = init.moments((512, 2048))
+    np.testing.assert_allclose(law.variance, beta**2 * 2 / (512 + 2048), rtol=1e-15)
+    # Xavier normal with gain beta: the same draws as gain 1, times beta.
+    xavier = jinit.variance_scaling(1.0, "fan_avg", "normal")
+    chex.assert_trees_all_close(init(key, (512, 2048)), xavier(key, (512, 2048)) * beta, rtol=4 * EPS32)
+    enc = jinit.deepnorm(encoder_layers=6, decoder_layers=6)
+    assert enc.scale == pytest.approx(jinit.deepnorm_constants(6, 6)["encoder_beta"] ** 2, rel=1e-15)
+
+
+def test_errors() -> None:
+    with pytest.raises(TypeError, match=r"jinit\.gpt2_residual: `n_layer` must be an int; got n_layer=True"):
+        jinit.gpt2_residual(True)
+    with pytest.raises(TypeError, match=r"`n_layer` must be an int; got n_layer=12\.0"):
+        jinit.gpt2_residual(12.0)
+    with pytest.raises(ValueError, match=r"jinit\.gpt2_residual: `n_layer` must be at least 1; got n_layer=0"):
+        jinit.gpt2_residual(0)
+    with pytest.raises(ValueError, match=r"jinit\.gpt2_residual: `stddev` must be positive"):
+        jinit.gpt2_residual(12, -0.02)
+    with pytest.raises(ValueError, match=r"jinit\.fixup_scale: `layers_per_branch` must be at least 2; got"):
+        jinit.fixup_scale(16, 1)
+    with pytest.raises(ValueError, match=r"jinit\.fixup_scale: `num_branches` must be at least 1; got"):
+        jinit.fixup_scale(0, 2)
+    with pytest.raises(ValueError, match=r"jinit\.fixup: `layers_per_branch` must be at least 2"):
+        jinit.fixup(16, 1)
+    with pytest.raises(ValueError, match=r"jinit\.fixup: `mode` must be one of 'fan_in', 'fan_out'"):
+        jinit.fixup(16, 2, mode="fan")
+    with pytest.raises(ValueError, match=r"jinit\.t_fixup_scale: `part` must be one of 'encoder', 'decoder', 'embedding'"):
+        jinit.t_fixup_scale("attention", 6)
+    with pytest.raises(ValueError, match=r"jinit\.t_fixup: `num_layers` must be at least 1"):
+        jinit.t_fixup("encoder", 0)
+    with pytest.raises(ValueError, match=r"jinit\.deepnorm_constants: needs `encoder_layers` or `decoder_layers` positive"):
+        jinit.deepnorm_constants()
+    with pytest.raises(ValueError, match=r"jinit\.deepnorm_constants: `decoder_layers` must be at least 0"):
+        jinit.deepnorm_constants(6, -1)
+    with pytest.raises(ValueError, match=r"jinit\.deepnorm: part='decoder' needs `decoder_layers` positive"):
+        jinit.deepnorm(encoder_layers=6, part="decoder")
+    with pytest.raises(ValueError, match=r"jinit\.deepnorm: `part` must be one of 'encoder', 'decoder'"):
+        jinit.deepnorm(encoder_layers=6, part="both")

@@ -1,0 +1,372 @@
+"""Parity with ``jax.nn.initializers``, and every place where jinit differs.
+
+For every jax-compatible name, the same key gives the same values as jax (to
+a few ulp), in float32, bfloat16 and float16, eager and under ``jax.jit``, on
+a dense, a conv, an embedding and a custom-axes (in_axis, out_axis,
+batch_axis) kernel. Where jax raises or returns NaN (zero-size shapes, half
+precision and ``out_sharding`` for the orthogonal family, bad
+hyperparameters), jinit gives the right thing: both sides are tested, so a
+jax release that changes its behaviour shows up here (and in
+docs/differences.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jinit
+
+J = jax.nn.initializers
+
+MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
+NAMED = (
+    "glorot_uniform",
+    "glorot_normal",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_uniform",
+    "he_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "lecun_uniform",
+    "lecun_normal",
+)
+
+#: kernel kinds: shape and the axes passed to every fan-dependent factory.
+KINDS = {
+    "dense": ((8, 16), {}),
+    "conv": ((3, 3, 8, 16), {}),
+    "embed": ((16, 8), {"in_axis": -1, "out_axis": 0}),
+    "axes": ((4, 8, 3, 16), {"in_axis": 1, "out_axis": (2, 3), "batch_axis": 0}),
+}
+DTYPES = [jnp.float32, jnp.bfloat16, jnp.float16]
+
+
+def pairs(axes: dict) -> dict[str, tuple[jinit.Initializer, J.Initializer]]:
+    """name -> (jinit initializer, jax initializer) with the same hyperparameters."""
+    out = {
+        "zeros": (jinit.zeros, J.zeros),
+        "ones": (jinit.ones, J.ones),
+        "constant": (jinit.constant(-0.3), J.constant(-0.3)),
+        "uniform": (jinit.uniform(0.2), J.uniform(0.2)),
+        "normal": (jinit.normal(0.3), J.normal(0.3)),
+        "truncated_normal": (jinit.truncated_normal(0.3), J.truncated_normal(0.3)),
+        "truncated_normal_asym": (
+            jinit.truncated_normal(0.3, lower=-1.0, upper=3.0),
+            J.truncated_normal(0.3, lower=-1.0, upper=3.0),
+        ),
+    }
+    for mode in MODES:
+        for dist in DISTRIBUTIONS:
+            out[f"variance_scaling-{mode}-{dist}"] = (
+                jinit.variance_scaling(1.7, mode, dist, **axes),
+                J.variance_scaling(1.7, mode, dist, **axes),
+            )
+    for name in NAMED:
+        out[name] = (getattr(jinit, name)(**axes), getattr(J, name)(**axes))
+    return out
+
+
+def assert_parity(ours: dict, theirs: dict, inits: dict, shape, dtype, ulps: int = 4) -> None:
+    """Each named array equal up to ``ulps`` roundings of ``dtype`` (rtol, and atol at the law's scale)."""
+    assert ours.keys() == theirs.keys()
+    eps = float(jnp.finfo(dtype).eps)
+    for name in ours:
+        a, b = ours[name], theirs[name]
+        chex.assert_type(a, b.dtype)
+        chex.assert_shape(a, b.shape)
+        law = inits[name][0].moments(shape, dtype)
+        scale = math.sqrt(law.variance + law.mean**2)
+        chex.assert_trees_all_close(
+            np.asarray(a, np.float64),
+            np.asarray(b, np.float64),
+            rtol=ulps * eps,
+            atol=ulps * eps * scale,
+            custom_message=f"{name}, shape={shape}, dtype={jnp.dtype(dtype).name}",
+        )
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: jnp.dtype(d).name)
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_same_values_as_jax_eager(kind, dtype):
+    shape, axes = KINDS[kind]
+    inits = pairs(axes)
+    key = jax.random.key(42)
+    ours = {n: p[0](key, shape, dtype) for n, p in inits.items()}
+    theirs = {n: p[1](key, shape, dtype) for n, p in inits.items()}
+    assert_parity(ours, theirs, inits, shape, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: jnp.dtype(d).name)
+@pytest.mark.parametrize("kind", ["conv", "axes"])
+def test_same_values_as_jax_jit(kind, dtype):
+    shape, axes = KINDS[kind]
+    inits = pairs(axes)
+    key = jax.random.key(43)
+    # One program per library holding every initializer: one compile each.
+    ours = jax.jit(lambda k: {n: p[0](k, shape, dtype) for n, p in inits.items()})(key)
+    theirs = jax.jit(lambda k: {n: p[1](k, shape, dtype) for n, p in inits.items()})(key)
+    assert_parity(ours, theirs, inits, shape, dtype)
+
+
+def test_same_values_as_jax_legacy_key():
+    shape, axes = KINDS["dense"]
+    inits = pairs(axes)
+    key = jax.random.key_data(jax.random.key(44))
+    ours = {n: p[0](key, shape) for n, p in inits.items()}
+    theirs = {n: p[1](key, shape) for n, p in inits.items()}
+    assert_parity(ours, theirs, inits, shape, jnp.float32)
+
+
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+def test_same_values_as_jax_complex(kind):
+    """Complex normal and uniform (disk) match jax; truncated_normal differs (test_laws.py)."""
+    shape, axes = KINDS[kind]
+    inits = {"normal": (jinit.normal(0.3), J.normal(0.3))}
+    for mode in MODES:
+        for dist in ("normal", "uniform"):
+            inits[f"{mode}-{dist}"] = (
+                jinit.variance_scaling(1.7, mode, dist, **axes),
+                J.variance_scaling(1.7, mode, dist, **axes),
+            )
+    key = jax.random.key(45)
+    ours = {n: p[0](key, shape, jnp.complex64) for n, p in inits.items()}
+    theirs = {n: p[1](key, shape, jnp.complex64) for n, p in inits.items()}
+    assert_parity(ours, theirs, inits, shape, jnp.complex64)
+
+
+def test_complex_truncated_normal_differs_by_the_renormalisation():
+    shape = (8, 16)
+    key = jax.random.key(46)
+    ours = jinit.variance_scaling(1.7, "fan_in", "truncated_normal")(key, shape, jnp.complex64)
+    theirs = J.variance_scaling(1.7, "fan_in", "truncated_normal")(key, shape, jnp.complex64)
+    # sqrt(P(|z|^2 <= 4)) for |z|^2 ~ Exp(1): derived in test_laws.py by quadrature.
+    factor = math.sqrt(1.0 - math.exp(-4.0))
+    eps = float(jnp.finfo(jnp.float32).eps)
+    chex.assert_trees_all_close(ours, theirs * np.complex64(factor), rtol=8 * eps, atol=8 * eps * 0.5)
+
+
+def test_jax_names_exist_with_the_same_defaults():
+    for name in [n for n in dir(J) if not n.startswith("_") and n != "Initializer"]:
+        assert hasattr(jinit, name), name
+    assert jinit.xavier_uniform is jinit.glorot_uniform
+    assert jinit.kaiming_normal is jinit.he_normal
+    assert jinit.glorot_uniform() == jinit.variance_scaling(1.0, "fan_avg", "uniform")
+    assert jinit.he_normal() == jinit.variance_scaling(2.0, "fan_in", "truncated_normal")
+    assert jinit.lecun_normal() == jinit.variance_scaling(1.0, "fan_in", "truncated_normal")
+    assert jinit.uniform() == jinit.uniform(1e-2)
+    assert jinit.normal() == jinit.normal(1e-2)
+    assert jinit.truncated_normal() == jinit.truncated_normal(1e-2, None, -2.0, 2.0)
+    assert jinit.orthogonal() == jinit.orthogonal(1.0, -1)
+    assert jinit.delta_orthogonal() == jinit.delta_orthogonal(1.0, -1)
+
+
+# ---------------------------------------------------------------------------
+# The orthogonal family: equal in float32; jinit also does half precision,
+# out_sharding and (beyond jax) batch_axis.
+
+ORTHO = [((8, 16), -1, 1.0), ((16, 8), -1, 2.0), ((3, 3, 8, 16), -1, 1.0), ((6, 5, 4), 0, 1.3), ((4, 8, 8), -1, 1.0)]
+
+
+@pytest.mark.parametrize(("shape", "column_axis", "scale"), ORTHO, ids=str)
+def test_orthogonal_same_values_as_jax(shape, column_axis, scale):
+    key = jax.random.key(47)
+    ours = jinit.orthogonal(scale, column_axis)(key, shape)
+    theirs = J.orthogonal(scale, column_axis)(key, shape)
+    eps = float(jnp.finfo(jnp.float32).eps)
+    chex.assert_trees_all_close(ours, theirs, rtol=4 * eps, atol=4 * eps * scale)
+    jitted = jax.jit(lambda k: jinit.orthogonal(scale, column_axis)(k, shape))(key)
+    chex.assert_trees_all_close(jitted, theirs, rtol=4 * eps, atol=4 * eps * scale)
+
+
+@pytest.mark.parametrize("shape", [(3, 8, 16), (3, 3, 8, 8), (3, 3, 3, 4, 8)], ids=str)
+def test_delta_orthogonal_same_values_as_jax(shape):
+    key = jax.random.key(48)
+    ours = jinit.delta_orthogonal(0.8)(key, shape)
+    theirs = J.delta_orthogonal(0.8)(key, shape)
+    eps = float(jnp.finfo(jnp.float32).eps)
+    chex.assert_trees_all_close(ours, theirs, rtol=4 * eps, atol=4 * eps * 0.8)
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16], ids=lambda d: jnp.dtype(d).name)
+def test_orthogonal_half_precision_jax_raises_jinit_works(dtype):
+    key = jax.random.key(49)
+    for ours, theirs, shape in (
+        (jinit.orthogonal(1.5), J.orthogonal(1.5), (16, 8)),
+        (jinit.delta_orthogonal(1.5), J.delta_orthogonal(1.5), (3, 8, 16)),
+    ):
+        with pytest.raises(NotImplementedError):
+            theirs(key, shape, dtype)
+        w = ours(key, shape, dtype)
+        chex.assert_type(w, dtype)
+        # jax's float32 result, rounded once: at most one ulp apart (|w| <= scale).
+        eps = float(jnp.finfo(dtype).eps)
+        reference = theirs(key, shape, jnp.float32)
+        chex.assert_trees_all_close(
+            np.asarray(w, np.float64), np.asarray(reference.astype(dtype), np.float64), rtol=0.0, atol=eps * 1.5
+        )
+
+
+def test_orthogonal_out_sharding_jax_raises_jinit_works():
+    mesh = jax.make_mesh((1,), ("x",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    key = jax.random.key(50)
+    for ours, theirs, shape in (
+        (jinit.orthogonal(), J.orthogonal(), (8, 8)),
+        (jinit.delta_orthogonal(), J.delta_orthogonal(), (3, 8, 8)),
+    ):
+        with pytest.raises(NotImplementedError):
+            theirs(key, shape, None, sharding)
+        w = ours(key, shape, None, sharding)
+        assert w.sharding.is_equivalent_to(sharding, len(shape))
+        eps = float(jnp.finfo(jnp.float32).eps)
+        chex.assert_trees_all_close(w, theirs(key, shape), rtol=4 * eps, atol=4 * eps)
+
+
+def test_orthogonal_batch_axis_is_beyond_jax():
+    with pytest.raises(TypeError):
+        J.orthogonal(batch_axis=0)  # jax has no batch_axis
+    # jinit: slice i is Haar-orthogonal; jax flattens the stack (tested in test_orthogonal.py).
+    w = jinit.orthogonal(batch_axis=0)(jax.random.key(51), (3, 8, 8))
+    g = jnp.einsum("bij,bik->bjk", w, w)
+    eps = float(jnp.finfo(jnp.float32).eps)
+    chex.assert_trees_all_close(g, jnp.broadcast_to(jnp.eye(8), (3, 8, 8)), atol=64 * eps, rtol=0.0)
+
+
+# ---------------------------------------------------------------------------
+# Zero-size shapes: jax divides by a zero fan; jinit returns an empty array.
+
+
+@pytest.mark.parametrize("shape", [(0, 16), (8, 0), (3, 3, 0, 16), (0, 0)], ids=str)
+@pytest.mark.parametrize("name", ["glorot_uniform", "he_normal", "lecun_uniform", "xavier_normal"])
+def test_zero_size_jax_raises_jinit_works(name, shape):
+    key = jax.random.key(52)
+    with pytest.raises(ZeroDivisionError):
+        getattr(J, name)()(key, shape)
+    w = getattr(jinit, name)()(key, shape, jnp.bfloat16)
+    chex.assert_shape(w, shape)
+    chex.assert_type(w, jnp.bfloat16)
+    assert getattr(jinit, name)().moments(shape) is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_zero_size_every_mode(mode):
+    key = jax.random.key(53)
+    for shape in ((0, 16), (3, 3, 8, 0)):
+        with pytest.raises(ZeroDivisionError):
+            J.variance_scaling(1.0, mode, "normal")(key, shape)
+        chex.assert_shape(jinit.variance_scaling(1.0, mode, "normal")(key, shape), shape)
+
+
+def test_zero_size_where_jax_also_works():
+    key = jax.random.key(54)
+    for ours, theirs, shape in (
+        (jinit.normal(), J.normal(), (0, 3)),
+        (jinit.orthogonal(), J.orthogonal(), (0, 4)),
+        (jinit.zeros, J.zeros, (2, 0)),
+    ):
+        chex.assert_trees_all_equal(ours(key, shape), theirs(key, shape))
+
+
+# ---------------------------------------------------------------------------
+# Hyperparameters: jinit refuses bad values in the factory; jax returns NaN,
+# flips signs, or fails only at call time.
+
+
+def _call(init):
+    return np.asarray(init(jax.random.key(55), (4, 4)))
+
+
+@pytest.mark.parametrize("scale", [-1.0, float("nan")])
+def test_bad_scale_jax_nan_jinit_raises(scale):
+    assert np.isnan(_call(J.variance_scaling(scale, "fan_in", "normal"))).all()
+    with pytest.raises(ValueError, match=r"^jinit\.variance_scaling: `scale` must be"):
+        jinit.variance_scaling(scale, "fan_in", "normal")
+
+
+def test_bad_scale_jax_inf_jinit_raises():
+    assert np.isinf(_call(J.variance_scaling(float("inf"), "fan_in", "uniform"))).any()
+    with pytest.raises(ValueError, match=r"`scale` must be finite"):
+        jinit.variance_scaling(float("inf"), "fan_in", "uniform")
+
+
+def test_zero_scale_jax_zeros_jinit_raises():
+    assert not _call(J.variance_scaling(0.0, "fan_in", "normal")).any()
+    with pytest.raises(ValueError, match=r"`scale` must be positive; got scale=0.0"):
+        jinit.variance_scaling(0.0, "fan_in", "normal")
+
+
+def test_bad_mode_and_distribution_jax_at_call_jinit_at_factory():
+    bad_mode = J.variance_scaling(1.0, "fan_sum", "normal")  # jax builds it
+    with pytest.raises(ValueError, match="invalid mode"):
+        _call(bad_mode)
+    with pytest.raises(ValueError, match=r"^jinit\.variance_scaling: `mode` must be one of .*got mode='fan_sum'"):
+        jinit.variance_scaling(1.0, "fan_sum", "normal")
+    bad_dist = J.variance_scaling(1.0, "fan_in", "cauchy")
+    with pytest.raises(ValueError, match="invalid distribution"):
+        _call(bad_dist)
+    with pytest.raises(ValueError, match=r"`distribution` must be one of .*got distribution='cauchy'"):
+        jinit.variance_scaling(1.0, "fan_in", "cauchy")
+
+
+@pytest.mark.parametrize("factory", ["normal", "truncated_normal"])
+def test_bad_stddev(factory):
+    assert np.isnan(_call(getattr(J, factory)(float("nan")))).all()
+    negative = _call(getattr(J, factory)(-1.0))
+    assert np.isfinite(negative).all()  # jax silently flips the sign
+    for stddev in (float("nan"), -1.0, 0.0, float("inf")):
+        with pytest.raises(ValueError, match=rf"^jinit\.{factory}: `stddev` must be"):
+            getattr(jinit, factory)(stddev)
+
+
+def test_bad_uniform_scale():
+    assert not _call(J.uniform(0.0)).any()
+    assert (_call(J.uniform(-1.0)) <= 0).all()  # jax draws from (-1, 0]
+    for scale in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match=r"^jinit\.uniform: `scale` must be"):
+            jinit.uniform(scale)
+
+
+def test_truncated_normal_bounds():
+    # lower > upper: jax returns a constant; jinit refuses.
+    w = _call(J.truncated_normal(1.0, lower=2.0, upper=-2.0))
+    assert np.unique(w).size == 1
+    with pytest.raises(ValueError, match=r"`lower` must be less than `upper`"):
+        jinit.truncated_normal(1.0, lower=2.0, upper=-2.0)
+    # Far in the tail: jax's erf-inverse sampler collapses onto the upper bound.
+    w = _call(J.truncated_normal(1.0, lower=10.0, upper=11.0))
+    assert np.unique(w).size == 1
+    with pytest.raises(ValueError, match=r"must hold at least .* of the normal mass"):
+        jinit.truncated_normal(1.0, lower=10.0, upper=11.0)
+
+
+def test_integer_dtypes_jax_fills_jinit_refuses():
+    key = jax.random.key(56)
+    chex.assert_type(J.zeros(key, (2,), jnp.int32), jnp.int32)
+    chex.assert_type(J.constant(3)(key, (2,), jnp.int32), jnp.int32)
+    for init in (jinit.zeros, jinit.constant(3)):
+        with pytest.raises(ValueError, match=r"`dtype` must be a floating-point or complex dtype; got dtype=int32"):
+            init(key, (2,), jnp.int32)
+
+
+def test_complex_constant_jax_fills_jinit_refuses():
+    chex.assert_trees_all_equal(
+        J.constant(1 + 2j)(jax.random.key(0), (2,), jnp.complex64), jnp.full((2,), 1 + 2j, jnp.complex64)
+    )
+    with pytest.raises(TypeError, match=r"^jinit\.constant: `value` must be a real number"):
+        jinit.constant(1 + 2j)
+
+
+def test_batched_key_both_refuse():
+    keys = jax.random.split(jax.random.key(0), 2)
+    with pytest.raises(ValueError, match="single key"):
+        J.normal()(keys, (2,))
+    with pytest.raises(ValueError, match=r"^jinit\.normal: `key` must be a single key"):
+        jinit.normal()(keys, (2,))

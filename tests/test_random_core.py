@@ -1,0 +1,406 @@
+"""The random core draws exactly jax.random's bits, only faster.
+
+Every comparison is bit for bit (the arrays viewed as unsigned integers):
+jinit's unrolled Threefry against ``jax.random`` for the same key, over many
+keys (vmapped on jinit's side, one call per key on jax's), odd, empty and
+large shapes, every float width, typed and legacy keys, under jit, vmap and
+``out_sharding``. The fallbacks (other key implementations, the
+non-partitionable layout, configurations jax warns about) must give jax's
+values, warnings and errors.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+import jinit
+from jinit._src import random, threefry
+from jinit._src.orthogonal import compute_dtype, haar_orthogonal
+
+N_KEYS = 12
+# One shape for most checks, so that jinit's and jax's compiled samplers are
+# reused from test to test (compiling dominates the run time of this file).
+SHAPE = (5, 7)
+SHAPES = [(), (1,), (7,), (2, 3, 5), (0, 4), (4, 0, 3), (129, 3)]
+FLOATS = [jnp.float32, jnp.bfloat16, jnp.float16]
+
+
+def _bits_of(x: jax.Array) -> np.ndarray:
+    a = np.asarray(x).reshape(-1)
+    return a.view(np.dtype(f"uint{8 * a.dtype.itemsize}")) if a.dtype.kind != "c" else a.view(np.uint32)
+
+
+def assert_bitwise_equal(actual: jax.Array, expected: jax.Array) -> None:
+    """Same dtype, same shape, same bits (so NaN payloads and signed zeros count)."""
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    np.testing.assert_array_equal(_bits_of(actual), _bits_of(expected))
+
+
+def _keys(kind: str, n: int = N_KEYS, seed: int = 0) -> jax.Array:
+    keys = jax.random.split(jax.random.key(seed), n)
+    return keys if kind == "typed" else jax.random.key_data(keys)
+
+
+def _against_jax(ours, theirs, kind: str = "typed", n: int = N_KEYS) -> None:  # noqa: ANN001
+    """ours(k) == theirs(k), bit for bit, for n different keys."""
+    for k in _keys(kind, n):
+        assert_bitwise_equal(ours(k), theirs(k))
+
+
+# ---------------------------------------------------------------------------
+# The hash itself
+
+
+def test_threefry_known_answer() -> None:
+    # Known-answer vectors of Threefry-2x32-20 from the Random123 suite
+    # (kat_vectors: threefry2x32 20 rounds), as jax's own tests use them.
+    cases = [
+        ((0x00000000, 0x00000000), (0x00000000, 0x00000000), (0x6B200159, 0x99BA4EFE)),
+        ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
+        ((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3), (0xC4923A9C, 0x483DF7A0)),
+    ]
+    for key, count, expected in cases:
+        k = [np.uint32(v) for v in key]
+        y0, y1 = threefry.hash2x32(k[0], k[1], jnp.uint32(count[0]), jnp.uint32(count[1]))
+        assert (int(y0), int(y1)) == expected
+
+
+def test_row_major_index() -> None:
+    np.testing.assert_array_equal(threefry.row_major_index((3, 4, 5)), np.arange(60, dtype=np.uint32).reshape(3, 4, 5))
+    assert threefry.row_major_index(()).shape == ()
+
+
+# ---------------------------------------------------------------------------
+# Bits and floats, bit for bit
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_bits_over_shapes(shape: tuple[int, ...]) -> None:
+    _against_jax(lambda k: random.bits(k, shape), lambda k: jax.random.bits(k, shape), n=4)
+
+
+@pytest.mark.parametrize("kind", ["typed", "legacy"])
+def test_uniform_many_keys(kind: str) -> None:
+    _against_jax(
+        lambda k: random.uniform(k, SHAPE, jnp.float32, -0.5, 3.0),
+        lambda k: jax.random.uniform(k, SHAPE, jnp.float32, -0.5, 3.0),
+        kind,
+        n=3 * N_KEYS,
+    )
+
+
+@pytest.mark.parametrize("dtype", [jnp.uint8, jnp.uint16])
+def test_bits_widths(dtype: np.dtype) -> None:
+    _against_jax(lambda k: random.bits(k, SHAPE, dtype), lambda k: jax.random.bits(k, SHAPE, dtype))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_uniform_dtypes(dtype: np.dtype) -> None:
+    _against_jax(
+        lambda k: random.uniform(k, SHAPE, dtype, -1.0, 1.0), lambda k: jax.random.uniform(k, SHAPE, dtype, -1.0, 1.0)
+    )
+
+
+@pytest.mark.parametrize("dtype", [*FLOATS, jnp.complex64])
+def test_normal(dtype: np.dtype) -> None:
+    _against_jax(lambda k: random.normal(k, SHAPE, dtype), lambda k: jax.random.normal(k, SHAPE, dtype))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_truncated_normal(dtype: np.dtype) -> None:
+    _against_jax(
+        lambda k: random.truncated_normal(k, -2.0, 2.0, SHAPE, dtype),
+        lambda k: jax.random.truncated_normal(k, -2.0, 2.0, SHAPE, dtype),
+    )
+
+
+def test_truncated_normal_other_bounds() -> None:
+    # The bounds are runtime arguments of one compiled sampler, in jinit as in jax.
+    for lo, hi in ((-0.5, 3.0), (1.0, math.inf), (-math.inf, -1.5)):
+        _against_jax(
+            lambda k, lo=lo, hi=hi: random.truncated_normal(k, lo, hi, SHAPE, jnp.float32),
+            lambda k, lo=lo, hi=hi: jax.random.truncated_normal(k, lo, hi, SHAPE, jnp.float32),
+            n=4,
+        )
+
+
+def test_vmap_over_keys() -> None:
+    keys = _keys("typed")
+    for ours, theirs in (
+        (lambda k: random.normal(k, SHAPE, jnp.float32), lambda k: jax.random.normal(k, SHAPE, jnp.float32)),
+        (lambda k: random.bits(k, (3,)), lambda k: jax.random.bits(k, (3,))),
+    ):
+        assert_bitwise_equal(jax.vmap(ours)(keys), jnp.stack([theirs(k) for k in keys]))
+    legacy = _keys("legacy", 4)
+    got = jax.vmap(lambda k: random.uniform(k, SHAPE, jnp.float32, -0.5, 3.0))(legacy)
+    assert_bitwise_equal(got, jnp.stack([jax.random.uniform(k, SHAPE, jnp.float32, -0.5, 3.0) for k in legacy]))
+
+
+def test_more_than_2_pow_24_elements(key: jax.Array) -> None:
+    # float32 counts exactly only up to 2**24: an index computed in floats
+    # would repeat values beyond it. 4097**2 = 2**24 + 2**13 + 1.
+    shape = (4097, 4097)
+    assert math.prod(shape) > 2**24
+    assert_bitwise_equal(random.uniform(key, shape, jnp.float32), jax.random.uniform(key, shape, jnp.float32))
+
+
+def test_float64_and_complex128_with_x64(key: jax.Array) -> None:
+    with jax.enable_x64(True):
+        assert_bitwise_equal(random.bits(key, (9,), jnp.uint64), jax.random.bits(key, (9,), jnp.uint64))
+        for dtype in (jnp.float64, jnp.complex128):
+            assert_bitwise_equal(random.normal(key, (5, 3), dtype), jax.random.normal(key, (5, 3), dtype))
+        assert_bitwise_equal(
+            random.uniform(key, (5, 3), jnp.float64, -1.0, 2.0), jax.random.uniform(key, (5, 3), jnp.float64, -1.0, 2.0)
+        )
+        assert_bitwise_equal(
+            random.truncated_normal(key, -2.0, 2.0, (5, 3), jnp.float64),
+            jax.random.truncated_normal(key, -2.0, 2.0, (5, 3), jnp.float64),
+        )
+
+
+def test_float64_without_x64_warns_and_gives_jax_values(key: jax.Array) -> None:
+    with pytest.warns(UserWarning, match="float64"):
+        got = random.normal(key, (4,), jnp.float64)
+    with pytest.warns(UserWarning, match="float64"):
+        want = jax.random.normal(key, (4,), jnp.float64)
+    assert_bitwise_equal(got, want)
+
+
+# ---------------------------------------------------------------------------
+# jit, vmap, eager, keys
+
+
+def test_jit_equals_eager_equals_jax(key: jax.Array) -> None:
+    jitted = jax.jit(lambda k: random.truncated_normal(k, -2.0, 2.0, SHAPE, jnp.float32))
+    eager = random.truncated_normal(key, -2.0, 2.0, SHAPE, jnp.float32)
+    assert_bitwise_equal(jitted(key), eager)
+    assert_bitwise_equal(eager, jax.random.truncated_normal(key, -2.0, 2.0, SHAPE, jnp.float32))
+
+
+def test_traced_bounds_under_jit(key: jax.Array) -> None:
+    f = jax.jit(lambda k, lo, hi: random.uniform(k, SHAPE, jnp.float32, lo, hi))
+    assert_bitwise_equal(f(key, -3.0, 0.5), jax.random.uniform(key, SHAPE, jnp.float32, -3.0, 0.5))
+
+
+def test_typed_and_legacy_keys_agree(key: jax.Array, legacy_key: jax.Array) -> None:
+    assert_bitwise_equal(random.normal(key, SHAPE, jnp.float32), random.normal(legacy_key, SHAPE, jnp.float32))
+
+
+@pytest.mark.parametrize("kind", ["typed", "legacy"])
+def test_split_and_fold_in(kind: str) -> None:
+    key = _keys(kind, 1)[0]
+    data = (lambda k: k) if kind == "legacy" else jax.random.key_data
+    for num in (1, 3, (2, 3)):
+        got, want = random.split(key, num), jax.random.split(key, num)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert_bitwise_equal(data(got), data(want))
+    for d in (0, 1, 7, 2**32 - 1):
+        got, want = random.fold_in(key, d), jax.random.fold_in(key, d)
+        assert got.dtype == want.dtype
+        assert_bitwise_equal(data(got), data(want))
+    folded = jax.vmap(lambda i: random.fold_in(key, i))(jnp.arange(5, dtype=jnp.uint32))
+    assert_bitwise_equal(data(folded), jnp.stack([data(jax.random.fold_in(key, i)) for i in range(5)]))
+
+
+def test_split_of_a_vmapped_key() -> None:
+    keys = _keys("typed", 4)
+    got = jax.vmap(lambda k: jax.random.key_data(random.split(k, 3)))(keys)
+    want = jnp.stack([jax.random.key_data(jax.random.split(k, 3)) for k in keys])
+    assert_bitwise_equal(got, want)
+
+
+# ---------------------------------------------------------------------------
+# Fallbacks: jax.random's own values, warnings and errors
+
+
+def test_other_key_implementations_fall_back() -> None:
+    for impl in ("rbg", "unsafe_rbg"):
+        key = jax.random.key(3, impl=impl)
+        assert_bitwise_equal(random.normal(key, SHAPE, jnp.float32), jax.random.normal(key, SHAPE, jnp.float32))
+        assert_bitwise_equal(jax.random.key_data(random.split(key)), jax.random.key_data(jax.random.split(key)))
+        assert_bitwise_equal(
+            jax.random.key_data(random.fold_in(key, 5)), jax.random.key_data(jax.random.fold_in(key, 5))
+        )
+
+
+def test_non_partitionable_layout_falls_back(key: jax.Array) -> None:
+    with jax.threefry_partitionable(False):
+        got = random.uniform(key, SHAPE, jnp.float32)
+        want = jax.random.uniform(key, SHAPE, jnp.float32)
+        keys = jax.random.key_data(random.split(key, 3))
+        want_keys = jax.random.key_data(jax.random.split(key, 3))
+    assert_bitwise_equal(got, want)
+    assert_bitwise_equal(keys, want_keys)
+    # ... and the layouts do differ, so the comparison above means something.
+    assert not np.array_equal(_bits_of(got), _bits_of(random.uniform(key, SHAPE, jnp.float32)))
+
+
+def test_legacy_key_warning_is_jax_s(legacy_key: jax.Array) -> None:
+    with jax.legacy_prng_key("warn"), pytest.warns(UserWarning, match="Legacy uint32 key"):
+        random.normal(legacy_key, (2,), jnp.float32)
+    with jax.legacy_prng_key("error"), pytest.raises(ValueError, match="Legacy uint32 key"):
+        random.normal(legacy_key, (2,), jnp.float32)
+
+
+def test_jax_errors_are_kept(key: jax.Array) -> None:
+    with pytest.raises(ValueError, match="must be a float dtype"):
+        random.uniform(key, (2,), jnp.int32)
+    with pytest.raises(ValueError, match="unsigned int dtype"):
+        random.bits(key, (2,), jnp.int32)
+    with pytest.raises(TypeError, match="fold_in accepts a scalar"):
+        random.fold_in(key, jnp.arange(2))
+    with pytest.raises(ValueError, match="not under a mesh context"):
+        random.normal(key, (2,), jnp.float32, out_sharding=P())
+
+
+# ---------------------------------------------------------------------------
+# out_sharding
+
+
+def test_out_sharding_on_one_device(key: jax.Array) -> None:
+    mesh = jax.make_mesh((1,), ("x",), axis_types=(AxisType.Explicit,))
+    with jax.set_mesh(mesh):
+        sharding = NamedSharding(mesh, P("x"))
+        got = random.normal(key, SHAPE, jnp.float32, out_sharding=sharding)
+        want = jax.random.normal(key, SHAPE, jnp.float32, out_sharding=sharding)
+        assert got.sharding == want.sharding
+        assert_bitwise_equal(got, want)
+        got = random.uniform(key, SHAPE, jnp.float32, out_sharding=P(None, "x"))
+        assert got.sharding.spec == P(None, "x")
+        assert_bitwise_equal(got, jax.random.uniform(key, SHAPE, jnp.float32))
+
+
+@pytest.mark.multidevice
+def test_out_sharding_on_eight_devices(key: jax.Array) -> None:
+    if jax.device_count() < 8:
+        pytest.skip("needs XLA_FLAGS=--xla_force_host_platform_device_count=8 (make multidevice)")
+    mesh = jax.make_mesh((4, 2), ("x", "y"), axis_types=(AxisType.Explicit, AxisType.Explicit))
+    shape = (16, 6)
+    plain = {
+        "bits": random.bits(key, shape),
+        "uniform": random.uniform(key, shape, jnp.float32),
+        "normal": random.normal(key, shape, jnp.bfloat16),
+        "truncated": random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32),
+    }
+    with jax.set_mesh(mesh):
+        for spec in (P("x", "y"), P(None, "y"), P(("x", "y"))):
+            sharded = {
+                "bits": random.bits(key, shape, out_sharding=spec),
+                "uniform": jax.jit(lambda k, s=spec: random.uniform(k, shape, jnp.float32, out_sharding=s))(key),
+                "normal": random.normal(key, shape, jnp.bfloat16, out_sharding=NamedSharding(mesh, spec)),
+                "truncated": random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32, out_sharding=spec),
+            }
+            for name, x in sharded.items():
+                assert x.sharding.spec == spec, (name, x.sharding)
+                assert_bitwise_equal(x, plain[name])
+            want = jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32, out_sharding=spec)
+            assert_bitwise_equal(sharded["truncated"], want)
+        # A scalar under an all-explicit mesh is replicated, as in jax.
+        assert random.normal(key, (), jnp.float32).sharding == jax.random.normal(key, (), jnp.float32).sharding
+        w = jinit.he_normal()(key, (16, 8), out_sharding=P("x", "y"))
+    assert w.sharding.spec == P("x", "y")
+    assert_bitwise_equal(w, jinit.he_normal()(key, (16, 8)))
+
+
+# ---------------------------------------------------------------------------
+# The schemes still give jax.nn.initializers' values
+
+
+SCHEMES = [
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+]
+
+
+@pytest.mark.parametrize("dtype", [*FLOATS, jnp.complex64])
+def test_schemes_equal_jax_nn_initializers(dtype: np.dtype, key: jax.Array, legacy_key: jax.Array) -> None:
+    for name in SCHEMES:
+        if dtype == jnp.complex64 and name.endswith("_normal"):
+            continue  # jinit's complex truncated normal fixes jax's variance (README): differs by design.
+        want = getattr(jax.nn.initializers, name)()(key, SHAPE, dtype)
+        assert_bitwise_equal(getattr(jinit, name)()(key, SHAPE, dtype), want)
+        assert_bitwise_equal(getattr(jinit, name)()(legacy_key, SHAPE, dtype), want)
+
+
+def test_basic_schemes_and_jit_equal_jax(key: jax.Array) -> None:
+    pairs = [
+        (jinit.normal(0.3), jax.nn.initializers.normal(0.3)),
+        (jinit.uniform(0.3), jax.nn.initializers.uniform(0.3)),
+        (jinit.truncated_normal(0.3), jax.nn.initializers.truncated_normal(0.3)),
+        (jinit.variance_scaling(2.0, "fan_avg", "normal"), jax.nn.initializers.variance_scaling(2.0, "fan_avg", "normal")),
+    ]
+    for ours, theirs in pairs:
+        want = theirs(key, SHAPE, jnp.float32)
+        assert_bitwise_equal(ours(key, SHAPE, jnp.float32), want)
+    # Under jit XLA may fuse the final multiply differently: an ulp, not more.
+    jitted = jax.jit(jinit.he_normal(), static_argnums=(1, 2))(key, SHAPE, jnp.float32)
+    np.testing.assert_allclose(jitted, jax.nn.initializers.he_normal()(key, SHAPE, jnp.float32), rtol=2.4e-7, atol=0)
+    got = jinit.normal(0.3)(key, SHAPE, jnp.complex64)
+    assert_bitwise_equal(got, jax.nn.initializers.normal(0.3)(key, SHAPE, jnp.complex64))
+
+
+def test_stacked_is_fold_in_per_slice(key: jax.Array) -> None:
+    init = jinit.glorot_uniform()
+    got = jax.jit(lambda k: jinit.stacked(init, 5)(k, (5, 8, 6)))(key)
+    want = jnp.stack([jax.nn.initializers.glorot_uniform()(jax.random.fold_in(key, i), (8, 6)) for i in range(5)])
+    assert_bitwise_equal(got, want)
+
+
+# ---------------------------------------------------------------------------
+# Orthogonal at scale
+
+
+def test_haar_orthogonal_equals_jax_random_orthogonal(key: jax.Array) -> None:
+    for rows, cols in ((40, 24), (24, 40)):
+        got = haar_orthogonal(key, (3,), rows, cols, np.dtype(np.float32))
+        want = jax.random.orthogonal(key, rows, (3,), jnp.float32, cols)
+        np.testing.assert_allclose(got, want, rtol=0, atol=8 * np.finfo(np.float32).eps)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16, jnp.complex64])
+@pytest.mark.parametrize("shape", [(64, 64), (96, 40), (40, 96), (8, 32, 32)])
+def test_orthogonal_is_orthonormal(dtype: np.dtype, shape: tuple[int, ...], key: jax.Array) -> None:
+    batch = shape[:-2]
+    rows, cols = shape[-2:]
+    q = haar_orthogonal(key, batch, rows, cols, compute_dtype(np.dtype(dtype))).astype(dtype)
+    assert q.shape == shape and q.dtype == dtype
+    q64 = np.asarray(q.astype(jnp.complex64 if dtype == jnp.complex64 else jnp.float32)).astype(np.complex128)
+    gram = np.swapaxes(q64.conj(), -1, -2) @ q64 if rows >= cols else q64 @ np.swapaxes(q64.conj(), -1, -2)
+    n = min(rows, cols)
+    # float32 QR: |Q^T Q - I| ~ n eps; a cast to a narrower dtype adds about
+    # sqrt(n) rounding errors of eps/2 per product entry.
+    eps = float(jnp.finfo(dtype).eps)
+    tol = 4 * n * np.finfo(np.float32).eps + 2 * math.sqrt(n) * eps
+    np.testing.assert_allclose(gram, np.broadcast_to(np.eye(n), gram.shape), rtol=0, atol=tol)
+
+
+def test_orthogonal_sign_fix_makes_it_haar(key: jax.Array) -> None:
+    # Haar Q has E[Q_ij] = 0 for every entry; QR without the sign fix has
+    # diag(R) > 0 conventions that make the diagonal of Q positive on average
+    # (E[Q_11] = E|z_1| / ||z|| ~ sqrt(2 / (pi n))). For n = 8 and 2000
+    # draws, the standard error of the mean of Q_11 is 1/sqrt(8 * 2000).
+    n, draws = 8, 2000
+    q = haar_orthogonal(key, (draws,), n, n, np.dtype(np.float32))
+    diag_mean = np.asarray(jnp.mean(jnp.diagonal(q, axis1=-2, axis2=-1), axis=0))
+    se = 1 / math.sqrt(n * draws)
+    assert np.all(np.abs(diag_mean) < 6 * se), diag_mean
+    assert math.sqrt(2 / (math.pi * n)) > 20 * se  # the unfixed bias would be visible
+
+
+def test_no_warnings_on_the_fast_path(key: jax.Array) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        random.normal(key, (3,), jnp.float32)
