@@ -33,6 +33,7 @@ from jinit._src.variance_scaling import xavier_uniform as xavier_uniform
 
 # --- gains and advice (core) ---
 from jinit import testing as testing
+from jinit import torch as torch
 from jinit._src.gain import gain as gain
 from jinit._src.gain import recommend as recommend
 from jinit._src.gain import recommend_reason as recommend_reason
@@ -84,6 +85,7 @@ __all__ = [
     "recommend_reason",
     "stacked",
     "testing",
+    "torch",
     "truncated_normal",
     "uniform",
     "variance_scaling",

@@ -19,6 +19,9 @@ from jinit._src import validation
 from jinit._src.types import DTypeLike, Moments, Shape, Sharding
 
 
+OVERFLOW_SIGMAS = 9.0
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class InitializerBase:
     """Shared protocol plumbing; subclasses define fields, ``_sample`` and ``_law``."""
@@ -46,6 +49,7 @@ class InitializerBase:
         self._check(shape_)
         if math.prod(shape_) == 0:
             return jnp.zeros(shape_, dtype_, out_sharding=out_sharding)
+        self._check_range(shape_, dtype_)
         return self._sample(key_, shape_, dtype_, out_sharding)
 
     def moments(self, shape: Shape, dtype: DTypeLike | None = None) -> Moments | None:
@@ -56,6 +60,34 @@ class InitializerBase:
         if math.prod(shape_) == 0:
             return None
         return self._law(shape_, dtype_)
+
+    def _check_range(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        """ValueError if the law's draws can exceed the dtype's largest finite value.
+
+        Unbounded laws are taken to reach ``OVERFLOW_SIGMAS`` standard
+        deviations (the float64 normal sampler's extreme is 8.3 sigma).
+        """
+        try:
+            law = self._law(shape, dtype)
+        except NotImplementedError:
+            return
+        if law is None:
+            return
+        if law.interval is not None:
+            lo = max(law.interval[0], law.mean - OVERFLOW_SIGMAS * law.std)
+            hi = min(law.interval[1], law.mean + OVERFLOW_SIGMAS * law.std)
+            extent = max(abs(lo), abs(hi))
+        else:
+            spread = law.bound if law.bound is not None else OVERFLOW_SIGMAS * law.std
+            extent = abs(law.mean) + spread
+        limit = float(jnp.finfo(dtype).max)
+        if not extent <= limit:
+            raise ValueError(
+                self._error(
+                    f"draws reach {extent:.3g}, beyond the largest finite {np.dtype(dtype).name} ({limit:.3g}); "
+                    f"use a wider dtype or a smaller scale; got shape={shape!r}."
+                )
+            )
 
     # -- for subclasses -------------------------------------------------
     def _check(self, shape: tuple[int, ...]) -> None:

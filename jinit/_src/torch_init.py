@@ -51,14 +51,15 @@ import dataclasses
 import functools
 import math
 import numbers
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import basic, constant, fans, laws, random, validation
+from jinit._src import basic, fans, laws, random, validation
 from jinit._src.base import InitializerBase, cast_constant, shard_like
+from jinit._src.constant import Constant
 from jinit._src.orthogonal import Eye, compute_dtype, haar_orthogonal
 from jinit._src.types import DTypeLike, Moments, Sharding
 
@@ -129,7 +130,7 @@ def _draw_uniform(
 ) -> jax.Array:
     """U[low, high), drawn in float32 for half precision and rounded once."""
     cdt = compute_dtype(dtype)
-    u = random.uniform(key, shape, cdt, cast_constant(low, cdt), cast_constant(high, cdt), out_sharding=out_sharding)
+    u = random.uniform(key, shape, cdt, low, high, out_sharding=out_sharding)
     return u if cdt == dtype else u.astype(dtype)
 
 
@@ -222,10 +223,10 @@ class TruncNormal(TorchInitializer):
         return (self.a - self.mean) / self.std, (self.b - self.mean) / self.std
 
     def _magnitude(self, shape: tuple[int, ...]) -> float:
-        reach = abs(self.mean) + NORMAL_REACH * self.std
-        lo = abs(self.a) if math.isfinite(self.a) else reach
-        hi = abs(self.b) if math.isfinite(self.b) else reach
-        return max(lo, hi)
+        # Draws lie in [a, b] and within TRUNC_CLAMP < NORMAL_REACH std of the mean.
+        lo = max(self.a, self.mean - NORMAL_REACH * self.std)
+        hi = min(self.b, self.mean + NORMAL_REACH * self.std)
+        return max(abs(lo), abs(hi))
 
     def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         cdt = compute_dtype(dtype)
@@ -233,8 +234,12 @@ class TruncNormal(TorchInitializer):
         lower, upper = max(lower, -TRUNC_CLAMP), min(upper, TRUNC_CLAMP)
         z = random.truncated_normal(key, lower, upper, shape, cdt, out_sharding=out_sharding)
         c = functools.partial(cast_constant, dtype=cdt)
-        # mean + std * z can round past an absolute bound; torch's support is [a, b].
-        return _finish(z, c(self.std), c(self.mean), c(self.a), c(self.b), dtype)
+        # mean + std * z can round past an absolute bound; torch's support is
+        # [a, b]. (A bound beyond the dtype's range clips nothing: +-inf.)
+        big = float(jnp.finfo(cdt).max)
+        a = self.a if abs(self.a) <= big else math.copysign(math.inf, self.a)
+        b = self.b if abs(self.b) <= big else math.copysign(math.inf, self.b)
+        return _finish(z, c(self.std), c(self.mean), c(a), c(b), dtype)
 
     def _moments(self, shape: tuple[int, ...]) -> Moments:
         lower, upper = self.std_bounds()
@@ -244,7 +249,7 @@ class TruncNormal(TorchInitializer):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchConstant(constant.Constant):
+class TorchConstant(Constant):
     """Every entry equal to ``value`` (torch's ``constant_``, ``zeros_``, ``ones_``)."""
 
     def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
@@ -511,7 +516,7 @@ class Dirac(TorchInitializer):
         outs = (np.arange(self.groups)[:, None] * per_group + d[None, :]).ravel()
         ins = np.tile(d, self.groups)
         centre = tuple(k // 2 for k in ks)
-        index = (outs, ins, *centre) if self.layout == "torch" else (*centre, ins, outs)
+        index: tuple[Any, ...] = (outs, ins, *centre) if self.layout == "torch" else (*centre, ins, outs)
         w = np.zeros(shape, np.float32)  # built on the host: the values depend on the shape only
         w[index] = 1.0
         return shard_like(jnp.asarray(w, dtype), out_sharding)
@@ -699,7 +704,7 @@ def trunc_normal(
     name = _name("trunc_normal")
     mean_ = validation.real_scalar(name, "mean", mean)
     std_ = validation.positive(name, "std", std)
-    bounds = []
+    bounds: list[float] = []
     for param, v in (("a", a), ("b", b)):
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise TypeError(validation.error(name, f"`{param}` must be a real number; got {v!r}."))
@@ -853,9 +858,12 @@ def dirac(groups: int = 1, *, layout: str = "flax", dtype: DTypeLike | None = No
     return Dirac(groups=int(groups), layout=_layout(name, layout), dtype=_dtype(name, dtype), name=name)
 
 
+_Scaled = TypeVar("_Scaled", bound=TorchVarianceScaling)
+
+
 def _scaled(
-    cls: type[TorchVarianceScaling], name: str, gain: float, mode: str, distribution: str, layout: str, dtype: Any
-) -> TorchVarianceScaling:
+    cls: type[_Scaled], name: str, gain: float, mode: str, distribution: str, layout: str, dtype: Any
+) -> _Scaled:
     return cls(
         gain=gain,
         mode=mode,
@@ -932,7 +940,11 @@ def _kaiming(
     name = _name(fn)
     slope = validation.real_scalar(name, "a", a)
     mode_ = validation.choice(name, "mode", mode.lower() if isinstance(mode, str) else mode, ("fan_in", "fan_out"))
-    gain = _gain(name, nonlinearity, slope)
+    if nonlinearity == "leaky_relu":
+        # torch's sqrt(2 / (1 + a^2)), written so that a huge |a| cannot overflow a^2.
+        gain = math.sqrt(2.0) / math.hypot(1.0, slope)
+    else:
+        gain = _gain(name, nonlinearity, slope)
     return _scaled(TorchVarianceScaling, name, gain, mode_, distribution, layout, dtype)
 
 
