@@ -52,9 +52,7 @@ def test_recurrent_orthogonal_structure(key: jax.Array, other_key: jax.Array) ->
     # Half precision is computed in float32, then rounded.
     w16 = jinit.recurrent_orthogonal()(key, (H, 2 * H), jnp.bfloat16)
     chex.assert_type(w16, jnp.bfloat16)
-    chex.assert_trees_all_close(
-        w16.astype(jnp.float32), jinit.recurrent_orthogonal()(key, (H, 2 * H)), atol=2**-8
-    )
+    chex.assert_trees_all_close(w16.astype(jnp.float32), jinit.recurrent_orthogonal()(key, (H, 2 * H)), atol=2**-8)
 
 
 def test_flax_default_does_not_make_gates_orthogonal(key: jax.Array) -> None:
@@ -66,9 +64,7 @@ def test_flax_default_does_not_make_gates_orthogonal(key: jax.Array) -> None:
     assert np.max(np.abs(s - 1)) > 0.25
 
 
-@pytest.mark.parametrize(
-    ("cell", "gates"), [("OptimizedLSTMCell", 4), ("GRUCell", 3), ("SimpleCell", 1)]
-)
+@pytest.mark.parametrize(("cell", "gates"), [("OptimizedLSTMCell", 4), ("GRUCell", 3), ("SimpleCell", 1)])
 def test_orthogonal_inside_fused_cells(cell: str, gates: int) -> None:
     model = getattr(nnx, cell)(8, H, recurrent_kernel_init=jinit.recurrent_orthogonal(), rngs=nnx.Rngs(0))
     kernel = model.dense_h.kernel.get_value()

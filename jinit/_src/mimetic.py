@@ -88,8 +88,8 @@ class Mimetic:
         cdt = compute_dtype(validation.dtype("mimetic", self.dtype if dtype is None else dtype, validation.FLOAT_KINDS))
         shape = (h, d, d) if self.circuit == "qk" else (d, d)
         z = random.normal(key, shape, cdt) * np.asarray(1.0 / math.sqrt(d), cdt)
-        eye = jnp.eye(d, dtype=cdt) * np.asarray(self.sign * self.beta, cdt)
-        return z * np.asarray(self.alpha, cdt) + eye
+        eye = jnp.eye(d, dtype=cdt).reshape((1,) * (len(shape) - 2) + (d, d))
+        return z * np.asarray(self.alpha, cdt) + eye * np.asarray(self.sign * self.beta, cdt)
 
     def __call__(self, key: jax.Array, d_model: int, dtype: DTypeLike | None = None) -> tuple[jax.Array, jax.Array]:
         """The two kernels: ``(W_q, W_k)`` or ``(W_v, W_o)``, Flax attention layout."""

@@ -323,11 +323,11 @@ def scale_updates(factors: Any) -> Any:
       An ``optax.GradientTransformation``.
 
     Raises:
-      KeyError at update time if an update's path has no factor.
+      ValueError at update time if an update's path has no factor.
     """
     import optax
 
-    flat = {jax.tree_util.keystr(p): float(f) for p, f in jax.tree_util.tree_flatten_with_path(factors)[0]}
+    flat = {_path_key(p): float(f) for p, f in jax.tree_util.tree_flatten_with_path(factors)[0]}
 
     def init_fn(params: Any) -> optax.EmptyState:
         del params
@@ -337,15 +337,24 @@ def scale_updates(factors: Any) -> Any:
         del params
 
         def scale(path: Any, u: Any) -> Any:
-            k = jax.tree_util.keystr(path)
+            k = _path_key(path)
             if k not in flat:
-                raise KeyError(f"jinit.mup.scale_updates: no factor for the update at {k}; known: {sorted(flat)}.")
+                raise ValueError(
+                    f"jinit.mup.scale_updates: no factor for the update at {k}; got factors for {sorted(flat)}."
+                )
             f = flat[k]
             return u if f == 1.0 else u * np.asarray(f, u.dtype)
 
         return jax.tree_util.tree_map_with_path(scale, updates), state
 
     return optax.GradientTransformation(init_fn, update_fn)
+
+
+def _path_key(path: tuple[Any, ...]) -> str:
+    """A leaf's key path without the ``.value`` of an nnx Variable: the updates nnx
+    hands to optax hold raw arrays where the parameter state holds Variables."""
+    kept = tuple(p for p in path if not (isinstance(p, jax.tree_util.GetAttrKey) and p.name == "value"))
+    return jax.tree_util.keystr(kept)
 
 
 def optimizer(

@@ -1,0 +1,1 @@
+"""jinit internals: import from the public modules instead."""
