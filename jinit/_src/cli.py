@@ -138,12 +138,12 @@ def _doc_sections(doc: str | None) -> tuple[str, str]:
 
 def _pick_references(refs: str, summary: str) -> str:
     """The references of a module whose "Author (year)" the summary cites (all of them if none is cited)."""
-    items = re.split(r"(?<=\.)\s+(?=[A-Z][^.]*\(\d{4}\))", refs)
+    starts = list(re.finditer(r"(?:^|(?<=\.\s))([A-Z][^()]*?\(\d{4}\))", refs))
     cited = []
-    for item in items:
-        m = re.match(r"([^(]*\(\d{4}\))", item)
-        if m and m.group(1) in summary:
-            cited.append(item)
+    for i, m in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(refs)
+        if m.group(1) in summary:
+            cited.append(refs[m.start() : end].strip())
     return " ".join(cited) if cited else refs
 
 

@@ -30,7 +30,8 @@ batch of inputs ``x^0``, ``propagate`` measures per layer:
 The network is compiled once per call and vmapped over seeds; each scheme's
 weights are drawn outside it (one small compilation per initializer), with
 the same keys for every scheme, so two schemes of the same family differ
-only by their scale. Values that overflow float32 come back as inf or nan.
+only by their scale. Values that overflow float32 come back as inf or nan;
+when the forward pass overflows, every gradient statistic of that network is nan.
 
 References:
   Glorot & Bengio (2010), Understanding the difficulty of training deep
@@ -377,8 +378,24 @@ def _draw(
     return jax.vmap(per_seed)(jnp.arange(seeds))
 
 
+def _norms(v: jax.Array) -> jax.Array:
+    """Euclidean norm of each row, scaled first so that squaring does not overflow float32."""
+    m = jnp.max(jnp.abs(v), axis=1, keepdims=True)
+    safe = jnp.where((m > 0) & jnp.isfinite(m), m, 1.0)
+    out = jnp.squeeze(safe, 1) * jnp.sqrt(jnp.sum(jnp.square(v / safe), axis=1))
+    return jnp.where(jnp.isfinite(jnp.squeeze(m, 1)), out, jnp.squeeze(m, 1))
+
+
+def _rms(v: jax.Array) -> jax.Array:
+    """Root mean square of each row, scaled first so that squaring does not overflow float32."""
+    m = jnp.max(jnp.abs(v), axis=1, keepdims=True)
+    safe = jnp.where((m > 0) & jnp.isfinite(m), m, 1.0)
+    out = jnp.squeeze(safe, 1) * jnp.sqrt(jnp.mean(jnp.square(v / safe), axis=1))
+    return jnp.where(jnp.isfinite(jnp.squeeze(m, 1)), out, jnp.squeeze(m, 1))
+
+
 def _layer_stats(h_in: jax.Array, z: jax.Array, h: jax.Array, dphi: jax.Array) -> dict[str, jax.Array]:
-    """Forward statistics of one layer; ``input_norm2`` (per input) feeds the gradient norms."""
+    """Forward statistics of one layer; ``input_norm`` (per input) feeds the gradient norms."""
     # Correlation over disjoint pairs of inputs (0, 1), (2, 3), ...: unbiased and O(batch * width).
     pairs = z.shape[0] // 2
     a, b = z[: 2 * pairs : 2], z[1 : 2 * pairs : 2]
@@ -390,7 +407,7 @@ def _layer_stats(h_in: jax.Array, z: jax.Array, h: jax.Array, dphi: jax.Array) -
         "mean": jnp.mean(h),
         "dead_fraction": jnp.mean(jnp.all(jnp.abs(dphi) < DEAD_DERIVATIVE, axis=0).astype(z.dtype)),
         "correlation": jnp.mean(corr) if pairs else jnp.full((), jnp.nan, z.dtype),
-        "input_norm2": jnp.sum(h_in * h_in, axis=1),
+        "input_norm": _norms(h_in),
     }
 
 
@@ -437,7 +454,7 @@ def _network(
     def backward(g: jax.Array, p: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, Any]:
         w, dphi = p  # g = dL_b/dx^l_b; delta = dL_b/dz^l_b
         delta = dphi * g
-        return delta @ w.T, (jnp.sum(delta * delta, axis=1), jnp.mean(delta * delta))
+        return delta @ w.T, (_norms(delta), jnp.mean(delta * delta))
 
     g = jnp.broadcast_to(jnp.expand_dims(readout, 0), (x.shape[0], readout.shape[0]))
     backs = []
@@ -446,9 +463,11 @@ def _network(
         backs.append(back)
     backs.reverse()
     out = {k: jnp.concatenate([s[k] for s in stats]) for k in stats[0]}
-    delta_norm2 = jnp.concatenate([d for d, _ in backs])  # (depth, batch)
-    out["grad_norm"] = jnp.sqrt(jnp.mean(out.pop("input_norm2") * delta_norm2, axis=1))
-    out["backward_second_moment"] = jnp.concatenate([m for _, m in backs])
+    per_input = out.pop("input_norm") * jnp.concatenate([d for d, _ in backs])  # (depth, batch)
+    # Every delta depends on the whole forward pass: if it overflowed, no gradient is meaningful.
+    finite = jnp.all(jnp.isfinite(h))
+    out["grad_norm"] = jnp.where(finite, _rms(per_input), jnp.nan)
+    out["backward_second_moment"] = jnp.where(finite, jnp.concatenate([m for _, m in backs]), jnp.nan)
     return out
 
 

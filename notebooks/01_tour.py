@@ -1,0 +1,164 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # A tour of jinit: every scheme, its law, and its draws
+#
+# Every initializer in jinit states the law of one entry (`init.moments(shape)`),
+# written from the formula in its paper. This notebook walks through every
+# scheme in the registry (what `jinit list` prints), shows its law for a shape,
+# draws it once and compares the histogram with the density of the formula,
+# and asserts that the two agree: a chi-square test (`jinit.plot.goodness_of_fit`)
+# and the moment check of `jinit check`. It ends with the advice the
+# seed tutorials give (Xavier for sigmoid/tanh, He for the ReLU family), as
+# `jinit.recommend` encodes it, and with the tutorials' known errors.
+
+# %%
+import math
+
+import jax
+import numpy as np
+
+import jinit
+import jinit.torch  # registers the torch-semantics schemes
+from jinit._src import registry
+from jinit.testing import check_moments
+
+plt = jinit.plot.pyplot()
+entries = registry.entries()
+print(f"{len(entries)} schemes")
+
+
+# %% [markdown]
+# ## The law of every scheme
+#
+# For each scheme: a small version of the dense (or conv) shape its law is
+# checked on, the mean, variance, bound and excess kurtosis of one entry, and
+# the density family `jinit.plot.density` reads from the initializer.
+
+
+# %%
+def small(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Halve the large axes (keeps ratios such as in <= out, and stack sizes)."""
+    return tuple(d // 2 if d >= 64 else d for d in shape)
+
+
+rows = []
+for e in entries:
+    case = e.cases()[0]
+    shape = small(case.shape)
+    law = case.init.moments(shape)
+    dens = jinit.plot.density(case.init, shape)
+    rows.append((e.name, shape, law, dens))
+
+print(f"{'scheme':<22} {'shape':<14} {'mean':>9} {'variance':>11} {'bound':>9} {'kurt':>7}  density")
+for name, shape, law, dens in rows:
+    bound = "-" if law.bound is None else f"{law.bound:.4g}"
+    kurt = "-" if law.excess_kurtosis is None else f"{law.excess_kurtosis:.3f}"
+    print(
+        f"{name:<22} {'x'.join(map(str, shape)):<14} {law.mean:>9.3g} {law.variance:>11.4g} {bound:>9} {kurt:>7}  "
+        f"{dens.description[:60]}"
+    )
+
+# %% [markdown]
+# ## Draws against the formula
+#
+# One draw per scheme (key 0). Bars: the histogram of the draws; red line: the
+# density of the formula; red stems: point masses (zeros, identities,
+# deterministic schemes), with the measured share as a dot. The legend gives
+# the chi-square statistic as a standard normal deviate z: |z| < 6 means the
+# draws follow the formula. Entries of orthogonal matrices are the entries of
+# uniform unit vectors, with density proportional to (1 - x^2)^((m - 3)/2).
+
+# %%
+cols = 5
+n_rows = math.ceil(len(rows) / cols)
+fig, axes = plt.subplots(n_rows, cols, figsize=(3.2 * cols, 2.4 * n_rows), layout="constrained")
+fits = {}
+for ax, (name, shape, _, _) in zip(axes.ravel(), rows, strict=False):
+    init = registry.get(name).cases()[0].init
+    key = jax.random.key(0)
+    draws = np.asarray(init(key, shape))
+    fits[name] = jinit.plot.goodness_of_fit(init, shape, draws=draws)
+    jinit.plot.histogram(init, shape, key=key, bins=40, ax=ax, title=f"{name} {shape}")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+for ax in axes.ravel()[len(rows) :]:
+    ax.remove()
+plt.show()
+
+# %% [markdown]
+# Every histogram follows its formula: the chi-square z of each scheme is
+# within 6, and the moment check of `jinit check` passes (mean, variance,
+# bound and kurtosis within 6 standard errors).
+
+# %%
+bad_fit = {n: round(f.z, 2) for n, f in fits.items() if not abs(f.z) < 6}
+assert not bad_fit, bad_fit
+checks = {}
+for name, shape, _, _ in rows:
+    init = registry.get(name).cases()[0].init
+    checks[name] = check_moments(init, shape, key=jax.random.key(1))
+failed = [n for n, c in checks.items() if not c.ok]
+assert not failed, failed
+print(f"{len(fits)} schemes: max |z| = {max(abs(f.z) for f in fits.values()):.2f}; all moment checks pass")
+
+# %% [markdown]
+# ## Which initializer for which activation
+#
+# The seed tutorials' table: Xavier/Glorot for sigmoid and tanh, He/Kaiming
+# for ReLU, leaky ReLU and Swish. `jinit.recommend` gives the scheme and
+# `jinit.recommend_reason` the reason; `jinit.gain` is the exact
+# variance-preserving gain 1/sqrt(E[phi(z)^2]) by quadrature (sqrt 2 for relu).
+
+# %%
+advice = {}
+for act in ("sigmoid", "tanh", "relu", "leaky_relu", "swish"):
+    init = jinit.recommend(act)
+    advice[act] = init
+    print(f"{act:<11} gain {jinit.gain(act):.4f}  {init!r}")
+    print(f"{'':<11} {jinit.recommend_reason(act)}")
+
+# %%
+assert advice["sigmoid"] == jinit.glorot_uniform() and advice["tanh"] == jinit.glorot_uniform()
+assert advice["relu"] == jinit.he_normal() and advice["swish"] == jinit.he_normal()
+# Leaky ReLU with slope a: He et al. (2015), eq. 15, Var(w) = 2 / ((1 + a^2) fan_in).
+assert advice["leaky_relu"] == jinit.variance_scaling(2 / (1 + 0.01**2), "fan_in", "truncated_normal")
+assert math.isclose(jinit.gain("relu"), math.sqrt(2), rel_tol=1e-12)
+
+# %% [markdown]
+# ## What the seed tutorials get wrong
+#
+# * Tutorial 001 writes the Xavier uniform bound as sqrt(6)/sqrt(n) with
+#   n = (fan_in + fan_out)/2. The bound is sqrt(6 / (fan_in + fan_out)) =
+#   sqrt(3/n): theirs is sqrt(2) too wide, a variance twice Glorot's.
+# * Tutorial 003 calls N(0, 1/n) "Xavier": that is LeCun. Xavier's variance is
+#   2 / (fan_in + fan_out); they agree only when fan_in = fan_out.
+# * Tutorials 000/002 say He makes the output variance "the input variance
+#   divided by the number of inputs". He's Var(w) = 2/fan_in keeps the second
+#   moment of a ReLU layer's output equal to its input's (notebook 02 shows it
+#   through 50 layers).
+
+# %%
+fan_in, fan_out = 256, 512
+bound = jinit.glorot_uniform().moments((fan_in, fan_out)).bound
+n = (fan_in + fan_out) / 2
+tutorial_001 = math.sqrt(6) / math.sqrt(n)
+print(f"glorot_uniform bound {bound:.5f} = sqrt(6/(fan_in+fan_out)) {math.sqrt(6 / (fan_in + fan_out)):.5f}")
+print(f"tutorial 001's bound  {tutorial_001:.5f}: {tutorial_001 / bound:.4f} x too wide")
+assert math.isclose(bound, math.sqrt(6 / (fan_in + fan_out)), rel_tol=1e-12)
+assert math.isclose(tutorial_001 / bound, math.sqrt(2), rel_tol=1e-12)
+
+lecun = jinit.lecun_normal().moments((fan_in, fan_out)).variance
+xavier = jinit.glorot_normal().moments((fan_in, fan_out)).variance
+print(f"N(0, 1/n) with n = fan_in = {fan_in}: variance {lecun:.3e} (lecun_normal); Xavier: {xavier:.3e}")
+assert math.isclose(lecun, 1 / fan_in) and math.isclose(xavier, 2 / (fan_in + fan_out))

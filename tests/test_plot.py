@@ -1,0 +1,209 @@
+"""jinit.plot: densities against the laws, the chi-square fit, and the figures (Agg)."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+from matplotlib.collections import LineCollection, PolyCollection, QuadMesh
+
+import jinit
+import jinit.torch
+from jinit._src import registry
+
+plt = jinit.plot.pyplot()  # Agg when headless
+ENTRIES = registry.entries()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _density_moments(d: jinit.plot.Density) -> tuple[float, float]:
+    """Mean and variance of a Density by quadrature on its support plus its atoms."""
+    m0 = m1 = m2 = 0.0
+    if d.pdf is not None:
+        lo, hi = d.support
+        edges = np.linspace(lo, hi, 4001)
+        t, w = np.polynomial.legendre.leggauss(16)
+        half = 0.5 * np.diff(edges)
+        x = (0.5 * (edges[1:] + edges[:-1]))[:, None] + half[:, None] * t[None, :]
+        f = d.pdf(x) * w[None, :] * half[:, None]
+        m0, m1, m2 = float(np.sum(f)), float(np.sum(f * x)), float(np.sum(f * x * x))
+    for v, mass in d.atoms:
+        m0, m1, m2 = m0 + mass, m1 + mass * v, m2 + mass * v * v
+    assert math.isclose(m0, 1.0, rel_tol=1e-9), m0
+    return m1, m2 - m1 * m1
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+def test_density_has_the_law_of_moments(entry):
+    """The density (written from the family's fields) and ``moments`` (from the formula) agree."""
+    case = entry.cases()[0]
+    d = jinit.plot.density(case.init, case.shape)
+    law = case.init.moments(case.shape)
+    mean, var = _density_moments(d)
+    scale = math.sqrt(law.variance) + abs(law.mean)
+    assert math.isclose(mean, law.mean, abs_tol=1e-9 * scale), (mean, law.mean)
+    assert math.isclose(var, law.variance, rel_tol=1e-7, abs_tol=1e-12), (var, law.variance)
+
+
+# A quick sample of families for the draw-against-density test (each draws 64k values).
+FIT_CASES = [
+    ("he_normal", jinit.he_normal(), (256, 256)),
+    ("glorot_uniform", jinit.glorot_uniform(), (256, 256)),
+    ("normal", jinit.normal(0.3), (256, 256)),
+    ("truncated_normal", jinit.truncated_normal(1.0, lower=-1.0, upper=3.0), (256, 256)),
+    ("uniform", jinit.uniform(2.0), (256, 256)),
+    ("orthogonal", jinit.orthogonal(scale=2.0), (128, 512)),
+    ("delta_orthogonal", jinit.delta_orthogonal(), (3, 64, 128)),
+    ("eye", jinit.eye(0.1), (64, 128)),
+    ("stacked", jinit.stacked(jinit.lecun_uniform(), 4), (4, 128, 128)),
+    ("torch.trunc_normal", jinit.torch.trunc_normal(0.5, 2.0, 1.0, 2.5), (256, 256)),
+    ("torch.sparse", jinit.torch.sparse(0.2), (256, 256)),
+]
+
+
+@pytest.mark.parametrize(("name", "init", "shape"), FIT_CASES, ids=[c[0] for c in FIT_CASES])
+def test_draws_follow_the_density(name, init, shape):
+    fit = jinit.plot.goodness_of_fit(init, shape, key=11)
+    assert abs(fit.z) < 6.0, (name, fit.z, fit.statistic, fit.dof)
+    assert fit.observed.sum() == math.prod(shape)
+    np.testing.assert_allclose(fit.expected.sum(), math.prod(shape), rtol=1e-9)
+
+
+def test_the_fit_rejects_a_wrong_density():
+    """He-normal draws tested against the same-variance uniform, and against Glorot's narrower law."""
+    draws = np.asarray(jinit.he_normal()(jax.random.key(0), (256, 256)))
+    assert jinit.plot.goodness_of_fit(jinit.he_uniform(), (256, 256), draws=draws).z > 50
+    assert jinit.plot.goodness_of_fit(jinit.glorot_normal(), (256, 256), draws=draws).z > 50
+    # A draw outside the support of the continuous part and the atoms is impossible: z = inf.
+    eye_draws = np.asarray(jinit.eye()(jax.random.key(0), (8, 8))) + 0.5
+    assert jinit.plot.goodness_of_fit(jinit.eye(), (8, 8), draws=eye_draws).z == math.inf
+
+
+def test_density_formulas():
+    d = jinit.plot.density(jinit.he_uniform(), (100, 10))
+    assert d.family == "uniform"
+    np.testing.assert_allclose(d.support, (-math.sqrt(6 / 100), math.sqrt(6 / 100)))
+    np.testing.assert_allclose(d.pdf(np.array([0.0, 1.0])), [1 / (2 * math.sqrt(6 / 100)), 0.0])
+    d = jinit.plot.density(jinit.normal(2.0), (4, 4))
+    np.testing.assert_allclose(d.pdf(np.array([0.0])), [1 / (2.0 * math.sqrt(2 * math.pi))])
+    # One entry of a Haar orthogonal 3 x 3 matrix: uniform on [-1, 1] ((1 - x^2)^0, c = 1/2).
+    d = jinit.plot.density(jinit.orthogonal(), (3, 3))
+    np.testing.assert_allclose(d.pdf(np.array([-0.9, 0.0, 0.5])), [0.5, 0.5, 0.5])
+    d = jinit.plot.density(jinit.delta_orthogonal(), (3, 4, 4))
+    assert d.atoms[0] == (0.0, pytest.approx(2 / 3))
+    edges = d.quantile_edges(10)
+    np.testing.assert_allclose(d.probabilities(edges), np.full(10, (1 / 3) / 10), rtol=1e-4)  # as documented
+
+
+def test_density_errors():
+    with pytest.raises(ValueError, match=r"jinit.plot.density: complex draws have no density on the real line"):
+        jinit.plot.density(jinit.he_normal(), (4, 4), np.complex64)
+
+    class Odd:
+        def __call__(self, key, shape, dtype=None, out_sharding=None):
+            return jax.numpy.zeros(shape)
+
+    with pytest.raises(NotImplementedError, match=r"jinit.plot.density: no law known for"):
+        jinit.plot.density(Odd(), (4, 4))
+
+
+def test_histogram_artists():
+    ax = jinit.plot.histogram(jinit.he_normal(), (64, 64))
+    assert len(ax.patches) == 80  # the bars
+    labels = [line.get_label() for line in ax.lines]
+    assert labels == ["formula"]
+    assert ax.get_legend().get_title().get_text().startswith("chi2 z = ")
+    # Point masses: stems (a LineCollection) and a measured dot per atom.
+    ax = jinit.plot.histogram(jinit.eye(0.5), (16, 32))
+    assert sum(isinstance(c, LineCollection) for c in ax.collections) == 2
+    assert len(ax.patches) == 0
+    assert ax.get_ylabel() == "density / point mass"
+
+
+@pytest.fixture(scope="module")
+def run() -> jinit.Propagation:
+    return jinit.propagate(
+        {"he": jinit.he_normal(), "glorot": jinit.glorot_normal(), "large": jinit.normal(1.0)},
+        "relu",
+        depth=30,
+        width=64,
+        batch=8,
+        seeds=2,  # the configuration of tests/test_propagate.py: one compilation
+    )
+
+
+def test_depth_profile(run):
+    assert not np.isfinite(run.second_moment.median[2, -1])  # the large init overflows float32
+    ax = jinit.plot.depth_profile(run, "second_moment")
+    assert [line.get_label() for line in ax.lines] == ["he", "glorot", "large"]
+    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 3  # the bands
+    assert ax.get_yscale() == "log"
+    # The overflowing scheme's line stops where float32 does.
+    assert len(ax.lines[2].get_xdata()) < run.depth == len(ax.lines[0].get_xdata())
+    ax = jinit.plot.depth_profile(run, "dead_fraction", schemes=["he"])
+    assert ax.get_yscale() == "linear" and len(ax.lines) == 1
+    assert jinit.plot.variance_vs_depth(run).get_ylabel().startswith("E[z^2]")
+    assert jinit.plot.gradient_vs_depth(run).get_ylabel().startswith("|dL/dW|")
+
+
+def test_propagation_figure(run, tmp_path):
+    fig = jinit.plot.propagation(run)
+    assert len(fig.axes) == 4
+    fig = jinit.plot.propagation(run, ("second_moment", "grad_norm", "correlation"))
+    assert len(fig.axes) == 3
+    fig.savefig(tmp_path / "p.png")
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="`quantity` must be one of"):
+        jinit.plot.propagation(run, ("variance",))
+
+
+def test_mean_field_plots():
+    ax = jinit.plot.length_map("tanh", (0.5, 1.5, 3.0), 0.05, points=21)
+    assert [line.get_label() for line in ax.lines if not line.get_label().startswith("_")] == [
+        "sigma_w^2 = 0.5",
+        "sigma_w^2 = 1.5",
+        "sigma_w^2 = 3",
+        "q_out = q_in",
+    ]
+    ax = jinit.plot.chi1_map("tanh", np.linspace(0.5, 3.0, 6), np.linspace(0.0, 0.2, 3))
+    assert isinstance(ax.collections[0], QuadMesh)
+    (edge,) = [line for line in ax.lines if line.get_label() == "edge of chaos"]
+    # At sigma_b^2 = 0 the tanh edge of chaos is sigma_w^2 = 1.
+    assert edge.get_xdata()[0] == pytest.approx(1.0, rel=1e-6)
+
+
+def _run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_import_jinit_without_matplotlib():
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "import jinit\n"
+        "print(jinit.plot.density(jinit.he_normal(), (4, 4)).family)\n"
+        "try:\n"
+        "    jinit.plot.histogram(jinit.he_normal(), (4, 4))\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    out = _run_python(code, dict(os.environ))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["truncated_normal", "jinit.plot needs matplotlib: pip install 'jinit[plot]'."]
+
+
+def test_headless_backend_is_agg():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
+    code = "import jinit, matplotlib; jinit.plot.pyplot(); print(matplotlib.get_backend())"
+    out = _run_python(code, env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().lower() == "agg"
