@@ -2,8 +2,8 @@
 
 For every jax-compatible name, the same key gives the same values as jax (to
 a few ulp), in float32, bfloat16 and float16, eager and under ``jax.jit``, on
-a dense, a conv, an embedding and a custom-axes (in_axis, out_axis,
-batch_axis) kernel. Where jax raises or returns NaN (zero-size shapes, half
+a dense, an embedding, a conv, a stacked (batch_axis) and a DenseGeneral
+(tuple in_axis) kernel. Where jax raises or returns NaN (zero-size shapes, half
 precision and ``out_sharding`` for the orthogonal family, bad
 hyperparameters), jinit gives the right thing: both sides are tested, so a
 jax release that changes its behaviour shows up here (and in
@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import jinit
+from jinit._src.householder import MIN_STEWART
 
 J = jax.nn.initializers
 
@@ -42,9 +43,11 @@ NAMED = (
 #: kernel kinds: shape and the axes passed to every fan-dependent factory.
 KINDS = {
     "dense": ((8, 16), {}),
+    "embed": ((16, 8), {"in_axis": -1, "out_axis": 0}),  # flax.linen.Embed's law
     "conv": ((3, 3, 8, 16), {}),
-    "embed": ((16, 8), {"in_axis": -1, "out_axis": 0}),
-    "axes": ((4, 8, 3, 16), {"in_axis": 1, "out_axis": (2, 3), "batch_axis": 0}),
+    "stack": ((4, 8, 16), {"batch_axis": 0}),
+    # DenseGeneral: the stack's shape again, so that jax's samplers compile once for both.
+    "general": ((4, 8, 16), {"in_axis": (0, 1), "out_axis": -1}),
 }
 DTYPES = [jnp.float32, jnp.bfloat16, jnp.float16]
 
@@ -84,31 +87,71 @@ def assert_parity(ours: dict, theirs: dict, inits: dict, shape, dtype, ulps: int
         chex.assert_shape(a, b.shape)
         law = inits[name][0].moments(shape, dtype)
         scale = math.sqrt(law.variance + law.mean**2)
+        wide = np.complex128 if jnp.issubdtype(a.dtype, jnp.complexfloating) else np.float64
         chex.assert_trees_all_close(
-            np.asarray(a, np.float64),
-            np.asarray(b, np.float64),
+            np.asarray(a, wide),
+            np.asarray(b, wide),
             rtol=ulps * eps,
             atol=ulps * eps * scale,
             custom_message=f"{name}, shape={shape}, dtype={jnp.dtype(dtype).name}",
         )
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: jnp.dtype(d).name)
-@pytest.mark.parametrize("kind", list(KINDS))
+# jax's own samplers compile slowly on CPU (a rolled Threefry loop per
+# sampler, shape and dtype, several seconds from rank 3 on, tens of seconds
+# for a rank-4 conv kernel), so the cases are chosen to cover each code path
+# once. The constants, which are what the dtype changes, depend on the fans
+# only: the dtype sweep runs on the dense kernel, the other kinds in float32,
+# the conv kernel with the truncated-normal schemes only (Flax's default
+# lecun_normal among them), which share one jax sampler.
+EAGER = [("dense", dtype) for dtype in DTYPES] + [
+    ("embed", jnp.float32),
+    ("stack", jnp.float32),
+    ("general", jnp.float32),
+    ("conv", jnp.float32),
+]
+# Under jit only the code path matters, not the mode: one initializer per path.
+JIT_NAMES = (
+    "zeros",
+    "constant",
+    "uniform",
+    "normal",
+    "truncated_normal_asym",
+    "variance_scaling-fan_geo_avg-truncated_normal",
+    "variance_scaling-fan_out-normal",
+    "variance_scaling-fan_avg-uniform",
+    "he_normal",
+    "glorot_uniform",
+)
+JIT = [("dense", dtype) for dtype in DTYPES] + [("stack", jnp.float32)]
+CONV_NAMES = {"glorot_normal", "he_normal", "lecun_normal", "xavier_normal", "kaiming_normal"} | {
+    f"variance_scaling-{mode}-truncated_normal" for mode in MODES
+}
+
+
+def _ids(cases):
+    return [f"{kind}-{jnp.dtype(dtype).name}" for kind, dtype in cases]
+
+
+@pytest.mark.parametrize(("kind", "dtype"), EAGER, ids=_ids(EAGER))
 def test_same_values_as_jax_eager(kind, dtype):
     shape, axes = KINDS[kind]
     inits = pairs(axes)
+    if kind == "conv":
+        inits = {n: p for n, p in inits.items() if n in CONV_NAMES}
+        assert len(inits) == len(CONV_NAMES)
     key = jax.random.key(42)
     ours = {n: p[0](key, shape, dtype) for n, p in inits.items()}
     theirs = {n: p[1](key, shape, dtype) for n, p in inits.items()}
     assert_parity(ours, theirs, inits, shape, dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: jnp.dtype(d).name)
-@pytest.mark.parametrize("kind", ["conv", "axes"])
+@pytest.mark.parametrize(("kind", "dtype"), JIT, ids=_ids(JIT))
 def test_same_values_as_jax_jit(kind, dtype):
     shape, axes = KINDS[kind]
-    inits = pairs(axes)
+    names = JIT_NAMES if kind == "dense" else ("uniform", "normal", "he_normal")
+    inits = {n: p for n, p in pairs(axes).items() if n in names}
+    assert len(inits) == len(names)
     key = jax.random.key(43)
     # One program per library holding every initializer: one compile each.
     ours = jax.jit(lambda k: {n: p[0](k, shape, dtype) for n, p in inits.items()})(key)
@@ -125,7 +168,7 @@ def test_same_values_as_jax_legacy_key():
     assert_parity(ours, theirs, inits, shape, jnp.float32)
 
 
-@pytest.mark.parametrize("kind", ["dense", "conv"])
+@pytest.mark.parametrize("kind", ["dense", "embed"])
 def test_same_values_as_jax_complex(kind):
     """Complex normal and uniform (disk) match jax; truncated_normal differs (test_laws.py)."""
     shape, axes = KINDS[kind]
@@ -184,6 +227,20 @@ def test_orthogonal_same_values_as_jax(shape, column_axis, scale):
     chex.assert_trees_all_close(ours, theirs, rtol=4 * eps, atol=4 * eps * scale)
     jitted = jax.jit(lambda k: jinit.orthogonal(scale, column_axis)(k, shape))(key)
     chex.assert_trees_all_close(jitted, theirs, rtol=4 * eps, atol=4 * eps * scale)
+
+
+def test_large_orthogonal_same_law_other_values():
+    """From MIN_STEWART columns on, jinit builds Q by Stewart's Householder method:
+    the same Haar law (test_orthogonal.py) without LAPACK's QR, but other values."""
+    key = jax.random.key(62)
+    below, at = (MIN_STEWART + 8, MIN_STEWART - 1), (MIN_STEWART + 8, MIN_STEWART)
+    eps = float(jnp.finfo(jnp.float32).eps)
+    ours, theirs = jinit.orthogonal()(key, below), J.orthogonal()(key, below)
+    chex.assert_trees_all_close(ours, theirs, rtol=4 * eps, atol=4 * eps)
+    ours, theirs = np.asarray(jinit.orthogonal()(key, at)), np.asarray(J.orthogonal()(key, at))
+    assert np.abs(ours - theirs).max() > 0.1
+    gram = ours.astype(np.float64).T @ ours.astype(np.float64)
+    np.testing.assert_allclose(gram, np.eye(MIN_STEWART), atol=4 * MIN_STEWART * eps)
 
 
 @pytest.mark.parametrize("shape", [(3, 8, 16), (3, 3, 8, 8), (3, 3, 3, 4, 8)], ids=str)
@@ -370,3 +427,51 @@ def test_batched_key_both_refuse():
         J.normal()(keys, (2,))
     with pytest.raises(ValueError, match=r"^jinit\.normal: `key` must be a single key"):
         jinit.normal()(keys, (2,))
+
+
+def test_infinite_truncation_bound_in_bfloat16():
+    # jax's erf-inverse sampler maps u = erf(-inf) = -1 to -inf and clips it to
+    # -FLT_MAX: a few draws in a thousand are -3.4e38 in bfloat16.
+    key, shape = jax.random.key(57), (20_000,)
+    theirs = np.asarray(J.truncated_normal(1.0, lower=-math.inf, upper=0.0)(key, shape, jnp.bfloat16), np.float64)
+    assert theirs.min() < -1e38
+    ours = np.asarray(jinit.truncated_normal(1.0, lower=-math.inf, upper=0.0)(key, shape, jnp.bfloat16), np.float64)
+    assert np.isfinite(ours).all() and ours.min() >= -9.0 and ours.max() <= 0.0
+
+
+def test_traced_hyperparameters_jax_works_jinit_refuses():
+    key = jax.random.key(58)
+    w = jax.jit(lambda s: J.normal(s)(key, (2,)))(2.0)
+    chex.assert_trees_all_close(w, J.normal(2.0)(key, (2,)), rtol=4 * float(jnp.finfo(jnp.float32).eps))
+    with pytest.raises(TypeError, match=r"^jinit\.normal: `stddev` must be a concrete number, not a traced value"):
+        jax.jit(lambda s: jinit.normal(s)(key, (2,)))(2.0)
+
+
+def test_float64_without_x64_jax_warns_jinit_is_silent():
+    key = jax.random.key(59)
+    with pytest.warns(UserWarning, match="float64"):
+        chex.assert_type(J.normal()(key, (2,), jnp.float64), jnp.float32)
+    # No warning (pyproject turns warnings into errors): the same canonical float32.
+    chex.assert_type(jinit.normal()(key, (2,), jnp.float64), jnp.float32)
+
+
+def test_law_that_does_not_fit_the_dtype():
+    key = jax.random.key(60)
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        overflowed = J.normal(1e10)(key, (4,), jnp.float16)  # stddev cast to inf
+    assert not np.isfinite(np.asarray(overflowed, np.float64)).all()
+    assert not np.asarray(J.normal(1e-30)(key, (4,), jnp.float16)).any()
+    for stddev in (1e10, 1e-30):
+        with pytest.raises(ValueError, match=r"^jinit\.normal: "):
+            jinit.normal(stddev)(key, (4,), jnp.float16)
+
+
+def test_axes_validation():
+    key = jax.random.key(61)
+    # jax: a bool is an axis index, a repeated axis is counted twice.
+    chex.assert_shape(J.he_normal(in_axis=True)(key, (4, 8)), (4, 8))
+    chex.assert_shape(J.he_normal(in_axis=(0, 0), out_axis=1)(key, (4, 8)), (4, 8))
+    with pytest.raises(TypeError, match=r"^jinit\.he_normal: `in_axis` must be an int or a sequence of ints"):
+        jinit.he_normal(in_axis=True)
+    with pytest.raises(ValueError, match=r"^jinit\.he_normal: `in_axis` must not repeat an axis"):
+        jinit.he_normal(in_axis=(0, 0), out_axis=1)

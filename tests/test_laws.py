@@ -43,7 +43,9 @@ def _cases(dtypes_for_case):
     for e in ENTRIES:
         for i, case in enumerate(e.cases()):
             for dtype in dtypes_for_case(e, i):
-                out.append(pytest.param(e.name, i, case, dtype, id=f"{e.name}-{i}-{case.shape}-{jnp.dtype(dtype).name}"))
+                out.append(
+                    pytest.param(e.name, i, case, dtype, id=f"{e.name}-{i}-{case.shape}-{jnp.dtype(dtype).name}")
+                )
     return out
 
 
@@ -304,9 +306,12 @@ def test_variance_scaling_unit_twins(shape, mode):
     """variance_scaling = its unit-variance law, scaled by sqrt(scale / n), for the same key."""
     key = case_key("twins", shape, mode)
     fan_in, fan_out = _fans(shape)
-    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2, "fan_geo_avg": math.sqrt(fan_in * fan_out)}[
-        mode
-    ]
+    n = {
+        "fan_in": fan_in,
+        "fan_out": fan_out,
+        "fan_avg": (fan_in + fan_out) / 2,
+        "fan_geo_avg": math.sqrt(fan_in * fan_out),
+    }[mode]
     v = 0.7 / n
     dtype = jnp.float32
     normal = jinit.variance_scaling(0.7, mode, "normal")(key, shape)

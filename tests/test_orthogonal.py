@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import jinit
+from jinit._src.householder import MIN_STEWART
 
 F32_EPS = float(jnp.finfo(jnp.float32).eps)
 
@@ -74,13 +75,16 @@ ORTHO_CASES = [
     ((12, 4, 8), -1, 0, 1.0),  # wide slices
     ((2, 3, 8, 8), -1, (0, 1), 0.7),  # two batch axes
     ((8, 3, 16), 0, 1, 1.0),  # batch in the middle, columns first
+    # Short side >= householder.MIN_STEWART: built by Stewart's method, not QR.
+    ((160, MIN_STEWART), -1, (), 1.5),
+    ((2, MIN_STEWART, 2 * MIN_STEWART), -1, 0, 1.0),
 ]
 
 
 # float32 for every case; half precision (computed in float32, cast) for a subset.
 GRAM_CASES = [pytest.param(*c, jnp.float32, id=f"{c}-float32") for c in ORTHO_CASES] + [
     pytest.param(*c, dtype, id=f"{c}-{jnp.dtype(dtype).name}")
-    for c in (ORTHO_CASES[1], ORTHO_CASES[2], ORTHO_CASES[3], ORTHO_CASES[6])
+    for c in (ORTHO_CASES[1], ORTHO_CASES[2], ORTHO_CASES[3], ORTHO_CASES[6], ORTHO_CASES[10])
     for dtype in (jnp.bfloat16, jnp.float16)
 ]
 
@@ -161,9 +165,12 @@ def _trace_check(q: np.ndarray) -> tuple[float, float]:
     return float(t.mean() / math.sqrt(1.0 / n)), float((np.mean(t**2) - 1.0) / math.sqrt(2.0 / n))
 
 
-def test_orthogonal_is_haar():
-    keys = jax.random.split(jax.random.key(9), HAAR_DRAWS)
-    q = jax.vmap(lambda k: jinit.orthogonal()(k, (HAAR_N, HAAR_N)))(keys)
+# Small matrices come from QR with the sign fix; from MIN_STEWART columns on,
+# from Stewart's product of Householder reflections: both must be Haar.
+@pytest.mark.parametrize(("n", "draws"), [(HAAR_N, HAAR_DRAWS), (MIN_STEWART, 300)], ids=["qr", "stewart"])
+def test_orthogonal_is_haar(n, draws):
+    keys = jax.random.split(jax.random.key(9), draws)
+    q = jax.vmap(lambda k: jinit.orthogonal()(k, (n, n)))(keys)
     z_mean, z_sq = _trace_check(q)
     assert abs(z_mean) < 6.0, z_mean
     assert abs(z_sq) < 6.0, z_sq

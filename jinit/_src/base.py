@@ -18,7 +18,6 @@ import numpy as np
 from jinit._src import validation
 from jinit._src.types import DTypeLike, Moments, Shape, Sharding
 
-
 OVERFLOW_SIGMAS = 9.0
 
 
@@ -86,6 +85,17 @@ class InitializerBase:
                 self._error(
                     f"draws reach {extent:.3g}, beyond the largest finite {np.dtype(dtype).name} ({limit:.3g}); "
                     f"use a wider dtype or a smaller scale; got shape={shape!r}."
+                )
+            )
+        # A random law whose spread is below the smallest normal number is
+        # drawn as subnormals with a few bits, or flushed to zero entirely.
+        tiny = float(jnp.finfo(dtype).tiny)
+        if self.random and 0.0 < law.std < tiny:
+            raise ValueError(
+                self._error(
+                    f"the standard deviation {law.std:.3g} is below the smallest normal {np.dtype(dtype).name} "
+                    f"({tiny:.3g}), so draws would flush to zero; use a wider dtype or a larger scale; "
+                    f"got shape={shape!r}."
                 )
             )
 

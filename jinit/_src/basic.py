@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jinit._src import laws, random, validation
@@ -38,7 +39,7 @@ class Normal(InitializerBase):
 
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         if np.issubdtype(dtype, np.complexfloating):
-            return laws.complex_normal_moments(self.stddev**2)
+            return laws.complex_normal_moments(self.stddev * self.stddev)  # ** 2 raises OverflowError
         return laws.normal_moments(0.0, self.stddev)
 
 
@@ -53,6 +54,18 @@ class TruncatedNormal(InitializerBase):
     stddev: float = 1e-2
     lower: float = -2.0
     upper: float = 2.0
+
+    def _check_range(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        super()._check_range(shape, dtype)
+        # A narrow interval has a small law but `stddev` itself is cast to dtype.
+        limit = float(jnp.finfo(dtype).max)
+        if not self.stddev <= limit:
+            raise ValueError(
+                self._error(
+                    f"`stddev` must fit {np.dtype(dtype).name} (largest {limit:.3g}); use a wider dtype; "
+                    f"got stddev={self.stddev!r}."
+                )
+            )
 
     def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         if math.isinf(self.lower) or math.isinf(self.upper):

@@ -68,7 +68,7 @@ def uniform_moments(low: float, high: float) -> Moments:
     """U[low, high): variance (high - low)^2 / 12, excess kurtosis -6/5."""
     return Moments(
         mean=(low + high) / 2,
-        variance=(high - low) ** 2 / 12,
+        variance=(high - low) * (high - low) / 12,  # not ** 2: inf, not OverflowError, for huge bounds
         bound=(high - low) / 2,
         excess_kurtosis=-1.2,
     )
