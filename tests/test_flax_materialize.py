@@ -85,12 +85,24 @@ def test_one_compilation_per_group_whatever_the_depth(depth: int) -> None:
     assert len(kernel.calls) == 3
 
 
-def test_chunked_groups_give_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stacked_chunked_and_one_by_one_draws_give_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
     shapes = abstract(3)
-    whole = jinit.flax.materialize(shapes, RULES, KEY)
-    # One (16, 16) kernel is 1 KiB: a 1 KiB budget draws the 6 q/o kernels one by one.
-    monkeypatch.setattr(engine, "CHUNK_BYTES", 1024)
-    chex.assert_trees_all_equal(jinit.flax.materialize(shapes, RULES, KEY), whole)
+    default = jinit.flax.materialize(shapes, RULES, KEY)  # groups of 3 to 9 leaves: one by one
+    monkeypatch.setattr(engine, "STACK_MIN", 1)  # every group vmapped in one stack
+    chex.assert_trees_all_equal(jinit.flax.materialize(shapes, RULES, KEY), default)
+    # One (16, 16) kernel is 1 KiB: a 3 KiB budget stacks the 6 q/o kernels three at a time.
+    monkeypatch.setattr(engine, "CHUNK_BYTES", 3 * 1024)
+    chex.assert_trees_all_equal(jinit.flax.materialize(shapes, RULES, KEY), default)
+
+
+def test_many_small_leaves_are_drawn_in_one_vmapped_program() -> None:
+    count = engine.STACK_MIN + 6
+    shapes = {f"b{i}": jax.ShapeDtypeStruct((8,), jnp.float32) for i in range(count)}
+    scheme = Counting(jinit.normal(1.0))
+    made = jinit.flax.materialize(shapes, {".*": scheme}, KEY)
+    assert scheme.calls == [(8,)]  # traced once, under vmap
+    for name in ("b0", f"b{count - 1}"):
+        chex.assert_trees_all_equal(made[name], jinit.normal(1.0)(jinit.flax.leaf_key(KEY, name), (8,)))
 
 
 @pytest.mark.parametrize(
@@ -179,3 +191,15 @@ def test_arrays_count_as_abstract_leaves_and_are_not_modified() -> None:
     made = jinit.flax.materialize(tree, {"w": jinit.ones}, KEY)
     chex.assert_trees_all_equal(made["w"], jnp.ones((4, 4)))
     np.testing.assert_array_equal(np.asarray(tree["w"]), before)
+
+
+def test_partition_spec_needs_a_mesh() -> None:
+    with pytest.raises(
+        ValueError, match=r"jinit\.flax\.materialize: a PartitionSpec sharding needs a mesh: call it inside"
+    ):
+        jinit.flax.materialize(
+            {"a": jax.ShapeDtypeStruct((2,), jnp.float32)},
+            {".*": jinit.zeros},
+            KEY,
+            shardings=jax.sharding.PartitionSpec(),
+        )

@@ -244,3 +244,13 @@ def test_import_jinit_does_not_import_flax() -> None:
     code = "import sys, jinit; import jinit.torch; assert 'flax' not in sys.modules, 'flax imported'; print('ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_initializer_raising_type_error_names_rule_and_path() -> None:
+    def one_argument(key: jax.Array) -> jax.Array:
+        return jnp.zeros((2, 2))
+
+    with pytest.raises(
+        TypeError, match=r"jinit\.flax\.reinit: rule 'w' failed on 'w' \(shape \(2, 2\), dtype float32\): "
+    ):
+        jinit.flax.reinit({"w": jnp.zeros((2, 2))}, {"w": one_argument}, KEY)

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import fans, laws, random, validation
+from jinit._src import fans, householder, laws, random, validation
 from jinit._src.base import InitializerBase, cast_constant, shard_like
 from jinit._src.types import DTypeLike, Moments, Sharding
 
@@ -35,13 +35,25 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
 def haar_orthogonal(key: jax.Array, batch: tuple[int, ...], rows: int, cols: int, dtype: np.dtype) -> jax.Array:
     """``(*batch, rows, cols)`` with orthonormal rows or columns, Haar-distributed.
 
-    Same draws as ``jax.random.orthogonal(key, rows, batch, dtype, cols)``.
+    From the Gaussian ``Z = normal(key, (*batch, max, min))``:
+
+    * ``min(rows, cols) < householder.MIN_STEWART`` or complex: ``Q sign(diag R)``
+      from ``Z = Q R`` (Mezzadri 2007), the values of
+      ``jax.random.orthogonal(key, rows, batch, dtype, cols)`` up to rounding;
+    * larger real matrices: Stewart's product of Householder reflections
+      built from the columns of ``Z`` (:mod:`jinit._src.householder`): the
+      same Haar law for half the flops, in matrix products, without LAPACK
+      (jax's and torch's QR are several times slower on CPU), but values
+      that differ from jax's.
     """
     tall, short = max(rows, cols), min(rows, cols)
     z = random.normal(key, (*batch, tall, short), dtype)
-    q, r = jnp.linalg.qr(z)
-    d = jnp.diagonal(r, axis1=-2, axis2=-1)
-    q = q * jnp.expand_dims(jnp.sign(d), -2)
+    if householder.use_stewart(short, dtype):
+        q = householder.haar_from_gaussian(z)
+    else:
+        q, r = jnp.linalg.qr(z)
+        d = jnp.diagonal(r, axis1=-2, axis2=-1)
+        q = q * jnp.expand_dims(jnp.sign(d), -2)
     return jnp.swapaxes(q, -1, -2) if rows < cols else q
 
 
@@ -178,7 +190,7 @@ class DeltaOrthogonal(InitializerBase):
         # The centre tap's squared entries sum to scale^2 * rows; all others are zero.
         return Moments(
             mean=0.0,
-            variance=self.scale**2 * min(rows, cols) / (taps * rows * cols),
+            variance=self.scale * self.scale * min(rows, cols) / (taps * rows * cols),  # ** 2 may raise OverflowError
             bound=abs(self.scale),
             excess_kurtosis=None,
             iid=False,

@@ -50,9 +50,26 @@ THREEFRY = "threefry2x32"
 # When the fast path applies
 
 
+# jax's defaults, for a jax release that drops one of these options.
+_CONFIG_DEFAULTS = {
+    "jax_threefry_partitionable": True,
+    "jax_default_prng_impl": THREEFRY,
+    "jax_legacy_prng_key": "allow",
+    "jax_enable_custom_prng": False,
+    "jax_enable_x64": False,
+}
+# Without x64, jax computes these in their 32-bit counterparts (with a warning).
+_X64_ONLY = tuple(np.dtype(t) for t in (np.float64, np.complex128, np.uint64, np.int64))
+
+
+def _config(name: str) -> Any:
+    """A jax config value, read at trace time as jax.random itself does."""
+    return getattr(jax.config, name, _CONFIG_DEFAULTS[name])
+
+
 def _key_data(key: Any) -> jax.Array | None:
     """The raw uint32[2] threefry data of ``key``, or None if jax.random must draw."""
-    if not jax.config.jax_threefry_partitionable:
+    if not _config("jax_threefry_partitionable"):
         return None
     dt = getattr(key, "dtype", None)
     if dt is None:
@@ -66,9 +83,9 @@ def _key_data(key: Any) -> jax.Array | None:
     # A legacy key is read with jax's default implementation; jax may also be
     # configured to warn about (or refuse) legacy keys, or to return typed keys.
     if (
-        jax.config.jax_default_prng_impl != THREEFRY
-        or jax.config.jax_legacy_prng_key != "allow"
-        or jax.config.jax_enable_custom_prng
+        _config("jax_default_prng_impl") != THREEFRY
+        or _config("jax_legacy_prng_key") != "allow"
+        or _config("jax_enable_custom_prng")
     ):
         return None
     return jnp.asarray(key)
@@ -99,7 +116,7 @@ def _canonical_dtype(dtype: Any, kind: type) -> np.dtype | None:
         dt = np.dtype(dtype)
     except TypeError:
         return None
-    if not jnp.issubdtype(dt, kind) or jax.dtypes.canonicalize_dtype(dt) != dt:
+    if not jnp.issubdtype(dt, kind) or (dt in _X64_ONLY and not _config("jax_enable_x64")):
         return None
     return dt
 
@@ -125,9 +142,11 @@ def _spec_axes(spec: jax.sharding.PartitionSpec) -> list[str]:
 
 def _canonical_sharding(out_sharding: Sharding, shape: tuple[int, ...], scalar_replicated: bool) -> Any:
     """A NamedSharding on an abstract mesh, None, or _FALLBACK where jax must decide (or raise)."""
+    if out_sharding is None and (shape or not scalar_replicated):
+        return None
     context = jax.sharding.get_abstract_mesh()
     if out_sharding is None:
-        if scalar_replicated and not shape and not context.empty and context.are_all_axes_explicit:
+        if not context.empty and context.are_all_axes_explicit:
             return jax.sharding.NamedSharding(context, jax.sharding.PartitionSpec())
         return None
     if isinstance(out_sharding, jax.sharding.NamedSharding):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import flax.linen as nn
 import jax
 import numpy as np
-
-import flax.linen as nn
 from flax import nnx
+
 from jinit._src import validation
 
 NAME = "flax.ensemble_init"
@@ -115,6 +115,10 @@ def ensemble_member(ensemble: Any, i: int) -> Any:
       >>> params = jinit.flax.ensemble_init(nn.Dense(3), keys, jnp.ones((1, 2)))
       >>> jinit.flax.ensemble_member(params, 1)["params"]["kernel"].shape
       (2, 3)
+
+    References:
+      Flax's guide to ensembles with ``nnx.vmap``:
+      https://flax.readthedocs.io/en/latest/guides/transforms.html
     """
     name = "flax.ensemble_member"
     if isinstance(i, bool) or not isinstance(i, int | np.integer):

@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
-
 from flax import nnx
 from flax.core import meta
+
 from jinit._src import random, validation
 from jinit._src.types import Initializer
 
@@ -68,6 +68,9 @@ def leaf_key(key: jax.Array, path: str) -> jax.Array:
       >>> import jax, jinit, jinit.flax
       >>> k = jinit.flax.leaf_key(jax.random.key(0), "Dense_0/kernel")
       >>> w = jinit.he_normal()(k, (4, 8))  # the values reinit gives that leaf
+
+    References:
+      ``jax.random.fold_in``; CRC-32 as in ``zlib.crc32`` (ISO 3309).
     """
     if not isinstance(path, str):
         raise TypeError(validation.error("flax.leaf_key", f"`path` must be a str; got {path!r}."))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import jax
-
 from flax import nnx
+
 from jinit._src import validation
 from jinit._src.flax import engine, paths
 
