@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/jinit check
-	$(BIN)/jinit propagate --activation relu --depth 50 --schemes he_normal,glorot_normal,torch.linear_weight --out docs/depth.png
+	$(BIN)/jinit propagate --activation relu --depth 50 --schemes he_normal,glorot_normal,lecun_normal --out docs/depth.png
 
 test: $(STAMP) lint typecheck pytest multidevice notebooks bench-quick
 
