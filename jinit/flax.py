@@ -15,16 +15,11 @@ from jinit._src.flax.reinit import reinit as reinit
 # --- LSUV (issue 5) ---
 from jinit._src.lsuv import lsuv as lsuv
 
-# "lsuv" is listed once its import above exists.
 __all__ = [
-    name
-    for name in (
-        "ensemble_init",
-        "ensemble_member",
-        "leaf_key",
-        "lsuv",
-        "materialize",
-        "reinit",
-    )
-    if name in globals()
+    "ensemble_init",
+    "ensemble_member",
+    "leaf_key",
+    "lsuv",
+    "materialize",
+    "reinit",
 ]
