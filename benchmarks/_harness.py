@@ -153,6 +153,15 @@ def environment() -> dict[str, str]:
     return env
 
 
+_LOAD_AT_START = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def load_line() -> str:
+    """The machine's 1-minute load average when the script started and now (others' jobs slow us all)."""
+    now = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"Load average (1 min) on {cores()} cores: {_LOAD_AT_START:.1f} at start, {now:.1f} at the end."
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A markdown table."""
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]

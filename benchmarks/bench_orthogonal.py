@@ -109,6 +109,8 @@ def main() -> None:
     headers.append("compile s")
     print(h.table(headers, rows))
     print()
+    print(h.load_line())
+    print()
     if not args.quick:
         print(f"Target jinit/torch <= {TARGET_TORCH}: " + ("NOT met for " + "; ".join(misses) if misses else "met."))
 

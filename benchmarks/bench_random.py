@@ -185,6 +185,8 @@ def main() -> None:
     print(f"jinit/torch target <= {TARGET_TORCH} (same law). Compile = first call minus steady state.\n")
     print(body)
     print()
+    print(h.load_line())
+    print()
     if misses and not args.quick:
         print("Targets not met in this run: " + "; ".join(misses) + ".")
     elif not args.quick:

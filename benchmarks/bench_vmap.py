@@ -81,6 +81,8 @@ def main() -> None:
     print(f"Fraction of write bandwidth against {bw_name} ({bw_ref / 1e9:.1f} GB/s).\n")
     print(h.table(["competitor", "ms", "jinit vmap / this", "GB/s", "of write BW", "compile ms"], rows))
     print()
+    print(h.load_line())
+    print()
     if not args.quick:
         r1 = med["jinit vmap"] / med["jax vmap"]
         r2 = med["jinit vmap"] / med["torch loop"]

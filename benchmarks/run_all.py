@@ -80,6 +80,8 @@ def main() -> None:
     args = p.parse_args()
 
     extra = (["--quick"] if args.quick else []) + args.pass_args
+    writes = args.append is None and (args.out is not None or not args.quick)
+    env_block = environment_block() if writes else ""  # before the runs: the load average at the start
     sections, ok = [], True
     t_all = time.perf_counter()
     for path in scripts(args.only):
@@ -102,8 +104,8 @@ def main() -> None:
             f"# {args.title}\n",
             f"Written by `{command}`: each `benchmarks/bench_*.py` in its own process, competitors "
             "interleaved within it, medians of the rounds. Ratios below 1 mean jinit is faster.\n",
-            "## Environment\n",
-            environment_block(),
+            "## Environment (at the start)\n",
+            env_block,
             *sections,
         ]
         extra_notes = HERE / "NOTES.md"
