@@ -85,6 +85,45 @@ def test_one_compilation_per_group_whatever_the_depth(depth: int) -> None:
     assert len(kernel.calls) == 3
 
 
+@pytest.fixture
+def backend_compiles() -> Any:
+    """A list that receives one entry per XLA compilation while the test runs (jax.monitoring)."""
+    seen: list[str] = []
+
+    def listener(event: str, duration: float, **kwargs: Any) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            seen.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    yield seen
+    jax.monitoring.unregister_event_duration_listener(listener)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_programs_compiled_ahead_on_threads_are_the_ones_the_draws_run(
+    workers: int, backend_compiles: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiling ahead on worker threads fills jit's cache: each group's program is compiled exactly once."""
+    monkeypatch.setattr(engine, "COMPILE_WORKERS", workers)
+    shapes = abstract(2)
+    rules = {".*kernel": Counting(jinit.lecun_normal()), ".*": Counting(jinit.normal(0.5))}  # fresh cache entries
+    made = jinit.flax.materialize(shapes, rules, KEY)
+    assert len(backend_compiles) == 5  # kernels (16, 64), (64, 16), (16, 16); vectors (64,), (16,)
+    chex.assert_trees_all_equal(made, jinit.flax.materialize(shapes, rules, KEY))
+    assert len(backend_compiles) == 5  # the second call compiles nothing
+    want = jinit.normal(0.5)(jinit.flax.leaf_key(KEY, "params/layer_0/norm/scale"), (16,))
+    chex.assert_trees_all_equal(made["params"]["layer_0"]["norm"]["scale"], want)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_leaf_the_initializer_refuses_is_named_with_or_without_compile_threads(
+    workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "COMPILE_WORKERS", workers)
+    with pytest.raises(ValueError, match=r"rule '\.\*' failed on 'params/layer_0/down/bias' \(shape \(16,\)"):
+        jinit.flax.materialize(abstract(1), {".*kernel": jinit.he_normal(), ".*": jinit.orthogonal()}, KEY)
+
+
 def test_stacked_chunked_and_one_by_one_draws_give_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
     shapes = abstract(3)
     default = jinit.flax.materialize(shapes, RULES, KEY)  # groups of 3 to 9 leaves: one by one

@@ -25,8 +25,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 from collections.abc import Sequence
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -39,6 +41,8 @@ from jinit._src.flax.paths import Leaf, Rule, path_hash
 SPLIT_BYTES = 2**20
 #: Groups of fewer leaves are drawn one per call too: a call costs ~50 us, a second program ~50 ms.
 STACK_MIN = 64
+#: Threads compiling the groups' programs (1: compile each on first call, in this thread).
+COMPILE_WORKERS = os.cpu_count() or 1
 #: Upper bound on the bytes of one vmapped stack of small leaves (live next to its slices until split).
 CHUNK_BYTES = 64 * 2**20
 
@@ -107,7 +111,9 @@ def resolve_sharding(name: str, sharding: Any) -> tuple[Any, Any]:
 
 
 def _draw_one(key: jax.Array, data: jax.Array, init: Static, shape: tuple[int, ...], dtype: Any, sharding: Static):
-    value = init.obj(random.fold_in(key, data), shape, dtype)
+    # The barrier keeps the leaf's key a scalar computed once, apart from the draw's loop (XLA would
+    # otherwise fuse its hash into the loop body: slower to compile, for nothing).
+    value = init.obj(jax.lax.optimization_barrier(random.fold_in(key, data)), shape, dtype)
     if sharding.obj is not None:
         value = jax.lax.with_sharding_constraint(value, sharding.obj)
     return value
@@ -140,56 +146,139 @@ def _itemsize(dtype: Any) -> int:
         return 8  # extended dtypes (keys): a guess is enough for chunking
 
 
+class _Chunk(NamedTuple):
+    """One compiled call: ``count`` leaves of a group from ``start`` (count 1: one leaf, else a stack)."""
+
+    start: int
+    count: int
+
+
+class _Group(NamedTuple):
+    init: Static
+    shape: tuple[int, ...]
+    dtype: Any
+    compute: Any  # the sharding drawn with (None: unsharded)
+    final: Any  # the sharding handed back
+    mesh: jax.sharding.Mesh | None  # entered around the draw
+    members: list[tuple[Leaf, Rule]]
+    data: np.ndarray  # uint32 path hash per member
+    chunks: list[_Chunk]
+
+
+def _groups(items: Sequence[tuple[Leaf, Rule, Any]], name: str, key: jax.Array) -> list[_Group]:
+    by_key: dict[tuple[Static, tuple[int, ...], Any, Static], list[tuple[Leaf, Rule]]] = {}
+    for leaf, rule, sharding in items:
+        by_key.setdefault((Static(rule.init), leaf.shape, leaf.dtype, Static(sharding)), []).append((leaf, rule))
+    groups = []
+    for (init, shape, dtype, requested), members in by_key.items():
+        compute, final = resolve_sharding(name, requested.obj)
+        # Inside jit (a traced key) the caller's context stands; outside, the draw runs on the mesh it shards over.
+        on_mesh = isinstance(compute, jax.sharding.NamedSharding) and not isinstance(key, jax.core.Tracer)
+        data = np.asarray([path_hash(leaf.path) for leaf, _ in members], dtype=np.uint32)
+        leaf_bytes = math.prod(shape) * _itemsize(dtype)
+        one_by_one = compute is not None or leaf_bytes >= SPLIT_BYTES or len(members) < STACK_MIN
+        c = 1 if one_by_one else chunk_size(len(members), leaf_bytes)
+        chunks = [_Chunk(start, c) for start in range(0, len(members), c)]
+        mesh = compute.mesh if on_mesh else None
+        groups.append(_Group(init, shape, dtype, compute, final, mesh, members, data, chunks))
+    return groups
+
+
+def _mesh_context(group: _Group) -> contextlib.AbstractContextManager:
+    return jax.set_mesh(group.mesh) if group.mesh is not None else contextlib.nullcontext()
+
+
+def _programs(key: jax.Array, group: _Group) -> list[tuple[Any, tuple[Any, ...]]]:
+    """The distinct (jitted function, arguments) calls that drawing ``group`` makes."""
+    if group.chunks[0].count == 1:
+        return [(_draw_one_jit, (key, group.data[0], group.init, group.shape, group.dtype, Static(group.compute)))]
+    calls = []
+    for count in sorted({chunk.count for chunk in group.chunks}):
+        stack = jax.ShapeDtypeStruct((count, *group.shape), group.dtype)
+        calls.append((_draw_stack_jit, (key, group.data[:count], group.init, group.shape, group.dtype)))
+        calls.append((_take, (stack, np.int32(0))))
+    return calls
+
+
+def _compile_ahead(pool: ThreadPoolExecutor, key: jax.Array, group: _Group) -> list[Future]:
+    """Traces ``group``'s programs here and compiles them on ``pool``: futures to wait on before its draw.
+
+    Tracing and lowering hold the GIL, XLA's compiler does not: the compiles
+    of a model's few groups overlap each other, the tracing of the next group
+    and the draws of the previous ones. Each program is traced in the
+    caller's thread and configuration; the draw then calls the same jitted
+    function, which finds the compiled program in jit's own cache (were it
+    missing there, the call would compile it again, never run a stale one).
+    A program that fails to trace or compile is skipped: the draw itself
+    raises the error, with the leaf's path.
+    """
+    futures = []
+    for fn, args in _programs(key, group):
+        try:
+            with _mesh_context(group):
+                lowered = fn.lower(*args)
+        except (ValueError, TypeError):
+            continue
+        futures.append(pool.submit(lowered.compile))
+    return futures
+
+
+def _draw_group(name: str, key: jax.Array, group: _Group, out: dict[int, jax.Array]) -> None:
+    for start, count in group.chunks:
+        first_leaf, first_rule = group.members[start]
+        try:
+            if count == 1:
+                with _mesh_context(group):
+                    value = _draw_one_jit(
+                        key, group.data[start], group.init, group.shape, group.dtype, Static(group.compute)
+                    )
+                if group.final is not group.compute:
+                    value = jax.device_put(value, group.final)
+                values: Sequence[jax.Array] = (value,)
+            else:
+                stack = _draw_stack_jit(key, group.data[start : start + count], group.init, group.shape, group.dtype)
+                values = [_take(stack, np.int32(i)) for i in range(count)]
+        except (ValueError, TypeError) as err:
+            cls = ValueError if isinstance(err, ValueError) else TypeError
+            raise cls(
+                validation.error(
+                    name,
+                    f"rule {first_rule.regex!r} failed on {first_leaf.path!r} "
+                    f"(shape {group.shape}, dtype {_dtype_name(group.dtype)}): {err}",
+                )
+            ) from err
+        for (leaf, rule), value in zip(group.members[start : start + count], values, strict=True):
+            if tuple(value.shape) != group.shape or value.dtype != group.dtype:
+                raise ValueError(
+                    validation.error(
+                        name,
+                        f"the initializer of rule {rule.regex!r} returned shape {tuple(value.shape)} and dtype "
+                        f"{_dtype_name(value.dtype)} for {leaf.path!r}, which needs shape {group.shape} and dtype "
+                        f"{_dtype_name(group.dtype)}.",
+                    )
+                )
+            out[leaf.index] = value
+
+
 def draw(name: str, key: jax.Array, items: Sequence[tuple[Leaf, Rule, Any]]) -> dict[int, jax.Array]:
     """New values for ``(leaf, rule, sharding)`` items: leaf index -> array.
 
     The value of a leaf is ``rule.init(fold_in(key, crc32(leaf.path)), leaf.shape, leaf.dtype)``.
     """
-    groups: dict[tuple[Static, tuple[int, ...], Any, Static], list[tuple[Leaf, Rule]]] = {}
-    for leaf, rule, sharding in items:
-        groups.setdefault((Static(rule.init), leaf.shape, leaf.dtype, Static(sharding)), []).append((leaf, rule))
+    groups = _groups(items, name, key)
     out: dict[int, jax.Array] = {}
-    for (init, shape, dtype, requested), members in groups.items():
-        compute, final = resolve_sharding(name, requested.obj)
-        sharding = Static(compute)
-        # Inside jit (a traced key) the caller's context stands; outside, the draw runs on the mesh it shards over.
-        on_mesh = isinstance(compute, jax.sharding.NamedSharding) and not isinstance(key, jax.core.Tracer)
-        mesh = compute.mesh if on_mesh else None
-        data = np.asarray([path_hash(leaf.path) for leaf, _ in members], dtype=np.uint32)
-        leaf_bytes = math.prod(shape) * _itemsize(dtype)
-        one_by_one = compute is not None or leaf_bytes >= SPLIT_BYTES or len(members) < STACK_MIN
-        c = 1 if one_by_one else chunk_size(len(members), leaf_bytes)
-        for start in range(0, len(members), c):
-            first_leaf, first_rule = members[start]
-            try:
-                if one_by_one:
-                    with jax.set_mesh(mesh) if mesh is not None else contextlib.nullcontext():
-                        values: Sequence[jax.Array] = (_draw_one_jit(key, data[start], init, shape, dtype, sharding),)
-                    if final is not compute:
-                        values = tuple(jax.device_put(v, final) for v in values)
-                else:
-                    stack = _draw_stack_jit(key, data[start : start + c], init, shape, dtype)
-                    values = [_take(stack, np.int32(i)) for i in range(c)]
-            except (ValueError, TypeError) as err:
-                cls = ValueError if isinstance(err, ValueError) else TypeError
-                raise cls(
-                    validation.error(
-                        name,
-                        f"rule {first_rule.regex!r} failed on {first_leaf.path!r} "
-                        f"(shape {shape}, dtype {_dtype_name(dtype)}): {err}",
-                    )
-                ) from err
-            for (leaf, rule), value in zip(members[start : start + c], values, strict=True):
-                if tuple(value.shape) != shape or value.dtype != dtype:
-                    raise ValueError(
-                        validation.error(
-                            name,
-                            f"the initializer of rule {rule.regex!r} returned shape {tuple(value.shape)} and dtype "
-                            f"{_dtype_name(value.dtype)} for {leaf.path!r}, which needs shape {shape} and dtype "
-                            f"{_dtype_name(dtype)}.",
-                        )
-                    )
-                out[leaf.index] = value
+    workers = min(len(groups), COMPILE_WORKERS)
+    if workers < 2 or isinstance(key, jax.core.Tracer):  # nothing to overlap, or inside the caller's trace
+        for group in groups:
+            _draw_group(name, key, group, out)
+        return out
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jinit-compile") as pool:
+        pending = [_compile_ahead(pool, key, group) for group in groups]
+        for group, futures in zip(groups, pending, strict=True):
+            for future in futures:
+                with contextlib.suppress(ValueError, TypeError, RuntimeError):
+                    future.result()
+            _draw_group(name, key, group, out)
     return out
 
 
