@@ -147,10 +147,10 @@ def _itemsize(dtype: Any) -> int:
 
 
 class _Chunk(NamedTuple):
-    """One compiled call: ``count`` leaves of a group from ``start`` (count 1: one leaf, else a stack)."""
+    """One compiled call: ``size`` leaves of a group from ``start`` (size 1: one leaf, else a stack)."""
 
     start: int
-    count: int
+    size: int
 
 
 class _Group(NamedTuple):
@@ -190,10 +190,10 @@ def _mesh_context(group: _Group) -> contextlib.AbstractContextManager:
 
 def _programs(key: jax.Array, group: _Group) -> list[tuple[Any, tuple[Any, ...]]]:
     """The distinct (jitted function, arguments) calls that drawing ``group`` makes."""
-    if group.chunks[0].count == 1:
+    if group.chunks[0].size == 1:
         return [(_draw_one_jit, (key, group.data[0], group.init, group.shape, group.dtype, Static(group.compute)))]
-    calls = []
-    for count in sorted({chunk.count for chunk in group.chunks}):
+    calls: list[tuple[Any, tuple[Any, ...]]] = []
+    for count in sorted({chunk.size for chunk in group.chunks}):
         stack = jax.ShapeDtypeStruct((count, *group.shape), group.dtype)
         calls.append((_draw_stack_jit, (key, group.data[:count], group.init, group.shape, group.dtype)))
         calls.append((_take, (stack, np.int32(0))))
