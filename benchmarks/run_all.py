@@ -1,8 +1,9 @@
 """Run every ``benchmarks/bench_*.py``, each in its own process, and collect the tables.
 
 ``python benchmarks/run_all.py [--quick]``: with ``--quick`` each script
-runs its smoke check (tiny shapes, one round) and the tables go to stdout
-only; without it the full runs go to stdout and rewrite
+runs its smoke check (tiny shapes, one round) in THIS process (one import
+of jax and torch for all, so the check takes seconds) and the tables go to
+stdout only; without it the full runs go to stdout and rewrite
 ``benchmarks/RESULTS.md`` with a header of versions, devices, CPU model and
 date. ``--out FILE`` writes the collected markdown elsewhere (the GPU run),
 ``--append FILE`` adds them to an existing file, ``--timeout S`` bounds each
@@ -15,7 +16,10 @@ exit status is non-zero.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
+import runpy
 import subprocess
 import sys
 import time
@@ -30,6 +34,24 @@ def scripts(only: list[str] | None) -> list[Path]:
     if only:
         found = [p for p in found if p.stem.removeprefix("bench_") in only]
     return found
+
+
+def run_in_process(path: Path, extra: list[str]) -> tuple[str, bool, float]:
+    """Runs a script's ``__main__`` here (the smoke check): its stdout, whether it succeeded, wall seconds."""
+    t0 = time.perf_counter()
+    out, argv = io.StringIO(), sys.argv
+    sys.argv = [str(path), *extra]
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as e:
+        if e.code not in (0, None):
+            return f"## {path.name}\n\n**failed (exit {e.code})**\n\n{out.getvalue()}", False, time.perf_counter() - t0
+    except Exception as e:  # a smoke check reports every failure in place of its table
+        return f"## {path.name}\n\n**failed**: {type(e).__name__}: {e}\n", False, time.perf_counter() - t0
+    finally:
+        sys.argv = argv
+    return out.getvalue(), True, time.perf_counter() - t0
 
 
 def run_script(path: Path, extra: list[str], timeout: float | None) -> tuple[str, bool, float]:
@@ -85,7 +107,10 @@ def main() -> None:
     sections, ok = [], True
     t_all = time.perf_counter()
     for path in scripts(args.only):
-        text, good, wall = run_script(path, extra, args.timeout)
+        if args.quick and args.timeout is None:
+            text, good, wall = run_in_process(path, extra)
+        else:
+            text, good, wall = run_script(path, extra, args.timeout)
         ok &= good
         print(text, flush=True)
         print(f"({path.name}: {wall:.1f} s)\n", flush=True)
