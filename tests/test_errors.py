@@ -313,6 +313,18 @@ def test_orthogonal_errors():
         jinit.orthogonal(column_axis=1.0)
     with raises(TypeError, r"jinit\.orthogonal: `column_axis` must be an int; got True\."):
         jinit.orthogonal(column_axis=True)
+    with raises(
+        ValueError, r"jinit\.orthogonal: `method` must be one of 'auto', 'qr', 'householder'; got method='svd'\."
+    ):
+        jinit.orthogonal(method="svd")
+    with raises(ValueError, r"jinit\.delta_orthogonal: `method` must be one of .*; got method=None\."):
+        jinit.delta_orthogonal(method=None)
+    with raises(
+        ValueError,
+        r"jinit\.orthogonal: method='householder' builds real matrices; got dtype=complex64 "
+        r"\(use method='qr' or 'auto' for unitary ones\)\.",
+    ):
+        jinit.orthogonal(method="householder")(KEY, (4, 4), jnp.complex64)
 
 
 def test_delta_orthogonal_errors():

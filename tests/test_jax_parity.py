@@ -243,6 +243,18 @@ def test_large_orthogonal_same_law_other_values():
     np.testing.assert_allclose(gram, np.eye(MIN_STEWART), atol=4 * MIN_STEWART * eps)
 
 
+@pytest.mark.parametrize("shape", [(MIN_STEWART + 8, MIN_STEWART), (MIN_STEWART, 2 * MIN_STEWART)], ids=str)
+def test_qr_method_gives_jax_values_at_every_size(shape):
+    """``method="qr"`` keeps the promise of jax's values where ``"auto"`` would pick Householder."""
+    key = jax.random.key(63)
+    eps = float(jnp.finfo(jnp.float32).eps)
+    ours, theirs = jinit.orthogonal(method="qr")(key, shape), J.orthogonal()(key, shape)
+    chex.assert_trees_all_close(ours, theirs, rtol=4 * eps, atol=4 * eps)
+    tap = (3, MIN_STEWART, MIN_STEWART + 8)
+    ours, theirs = jinit.delta_orthogonal(method="qr")(key, tap), J.delta_orthogonal()(key, tap)
+    chex.assert_trees_all_close(ours, theirs, rtol=4 * eps, atol=4 * eps)
+
+
 @pytest.mark.parametrize("shape", [(3, 8, 16), (3, 3, 8, 8), (3, 3, 3, 4, 8)], ids=str)
 def test_delta_orthogonal_same_values_as_jax(shape):
     key = jax.random.key(48)

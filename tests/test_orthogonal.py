@@ -166,11 +166,16 @@ def _trace_check(q: np.ndarray) -> tuple[float, float]:
 
 
 # Small matrices come from QR with the sign fix; from MIN_STEWART columns on,
-# from Stewart's product of Householder reflections: both must be Haar.
-@pytest.mark.parametrize(("n", "draws"), [(HAAR_N, HAAR_DRAWS), (MIN_STEWART, 300)], ids=["qr", "stewart"])
-def test_orthogonal_is_haar(n, draws):
+# from Stewart's product of Householder reflections: both must be Haar, and
+# so must each method forced at the other's sizes.
+@pytest.mark.parametrize(
+    ("n", "draws", "method"),
+    [(HAAR_N, HAAR_DRAWS, "auto"), (MIN_STEWART, 300, "auto"), (HAAR_N, HAAR_DRAWS, "householder"), (160, 300, "qr")],
+    ids=["qr", "stewart", "householder-small", "qr-large"],
+)
+def test_orthogonal_is_haar(n, draws, method):
     keys = jax.random.split(jax.random.key(9), draws)
-    q = jax.vmap(lambda k: jinit.orthogonal()(k, (n, n)))(keys)
+    q = jax.vmap(lambda k: jinit.orthogonal(method=method)(k, (n, n)))(keys)
     z_mean, z_sq = _trace_check(q)
     assert abs(z_mean) < 6.0, z_mean
     assert abs(z_sq) < 6.0, z_sq
