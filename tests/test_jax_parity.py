@@ -104,9 +104,10 @@ def assert_parity(ours: dict, theirs: dict, inits: dict, shape, dtype, ulps: int
 # only: the dtype sweep runs on the dense kernel, the other kinds in float32,
 # the conv kernel with the truncated-normal schemes only (Flax's default
 # lecun_normal among them), which share one jax sampler.
+# The stacked kernel's fans (batch_axis) are the same code eager or jitted: it runs under jit only (below),
+# where jax's samplers compile once for all names instead of once per sampler (12 s eager).
 EAGER = [("dense", dtype) for dtype in DTYPES] + [
     ("embed", jnp.float32),
-    ("stack", jnp.float32),
     ("general", jnp.float32),
     ("conv", jnp.float32),
 ]
