@@ -432,6 +432,36 @@ def test_stewart_blocks_equal_the_reflector_product(block: int) -> None:
     np.testing.assert_allclose(got[:, 0], z[:, 0] / jnp.linalg.norm(z[:, 0]), rtol=0, atol=4e-7)
 
 
+def _larft(gram: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """LAPACK's larft recurrence (forward, columnwise), in float64, one column at a time."""
+    b = len(tau)
+    t = np.zeros((b, b))
+    for j in range(b):
+        t[:j, j] = -tau[j] * (t[:j, :j] @ gram[:j, j])
+        t[j, j] = tau[j]
+    return t
+
+
+@pytest.mark.parametrize("b", [1, 3, 8, 13, 64])
+def test_t_factors_equal_larfts_recurrence(b: int) -> None:
+    """T = S^-1 by triangular inversion in matrix products: the same T as the column recurrence."""
+    rng = np.random.default_rng(b)
+    v = np.tril(rng.standard_normal((2 * b + 3, b)), -1) + np.eye(2 * b + 3, b)
+    tau = 2 / np.sum(v * v, axis=0)  # Householder coefficients: H_k = I - tau_k v_k v_k^T orthogonal
+    gram = v.T @ v
+    got = np.asarray(householder._t_factors(jnp.asarray(gram, jnp.float32), jnp.asarray(tau, jnp.float32)))
+    want = _larft(gram, tau)
+    np.testing.assert_allclose(got, want, rtol=0, atol=64 * b * np.finfo(np.float32).eps * np.abs(want).max())
+    # Padding reflectors (tau = 0) drop out: their rows and columns of T are zero, the rest unchanged.
+    if b > 2:
+        padded = tau.copy()
+        padded[-2:] = 0
+        got = np.asarray(householder._t_factors(jnp.asarray(gram, jnp.float32), jnp.asarray(padded, jnp.float32)))
+        np.testing.assert_array_equal(got[-2:, :], 0)
+        np.testing.assert_array_equal(got[:, -2:], 0)
+        np.testing.assert_allclose(got[:-2, :-2], want[:-2, :-2], rtol=0, atol=64 * b * 1.2e-7 * np.abs(want).max())
+
+
 CASES = [  # (shape, dtype): Stewart (short side >= MIN_STEWART) and QR route
     ((2, 192, 128), jnp.float32),
     ((128, 200), jnp.bfloat16),

@@ -70,6 +70,9 @@ def _mm(a: jax.Array, b: jax.Array) -> jax.Array:
 def reflectors(z: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Stewart's reflectors from a Gaussian ``z`` of shape ``(..., m, n)``, m >= n.
 
+    Args:
+      z: the Gaussian matrix (or batch); column k, rows k.., makes reflector k.
+
     Returns:
       ``(v, tau, sign)``: ``v`` (..., m, n) unit lower trapezoidal (column k is
       zero above row k and 1 on it), ``tau`` (..., n) in [1, 2], and
@@ -92,36 +95,93 @@ def reflectors(z: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     return v, tau, jnp.sign(beta)
 
 
-def _t_factors(gram: jax.Array, tau: jax.Array) -> jax.Array:
-    """T of every block at once, by LAPACK's ``larft`` recurrence (forward, columnwise).
+#: Triangular inverses up to this size double their blocks in full-size
+#: products; larger ones recurse on halves first.
+_DOUBLING_MAX = 8
 
-    ``T[j, j] = tau_j`` and ``T[:j, j] = -tau_j T[:j, :j] (V^T V)[:j, j]``,
-    which is the inverse of ``diag(1/tau) + striu(V^T V)``.
+
+def _upper_inverse(s: jax.Array) -> jax.Array:
+    """Inverse of upper-triangular ``s`` (..., b, b), in matrix products.
+
+    Both steps use LAPACK's recursive ``trtri`` formula
+    ``[[A, B], [0, C]]^-1 = [[A^-1, -A^-1 B C^-1], [0, C^-1]]``: above
+    ``_DOUBLING_MAX`` the two halves A and C are inverted together as one
+    batch (depth log2(b)); below it, all diagonal blocks of size k are
+    doubled at once (``X - X B X``, with ``X`` the block-diagonal inverse and
+    ``B`` the upper-right k x k parts), which costs more flops but few
+    operations. ``b`` is padded to a power of two with the identity.
+    """
+    b = s.shape[-1]
+    size = 1 << max(b - 1, 0).bit_length()
+    if size != b:
+        pad = [(0, 0)] * (s.ndim - 2) + [(0, size - b), (0, size - b)]
+        tail = np.diag(np.concatenate([np.zeros(b), np.ones(size - b)])).astype(s.dtype)
+        s = jnp.pad(s, pad)
+        s = s + jnp.broadcast_to(tail, s.shape)
+    return _upper_inverse_pow2(s)[..., :b, :b]
+
+
+def _upper_inverse_pow2(s: jax.Array) -> jax.Array:
+    b = s.shape[-1]
+    if b <= _DOUBLING_MAX:
+        rows = jax.lax.broadcasted_iota(np.int32, (b, b), 0)
+        cols = jax.lax.broadcasted_iota(np.int32, (b, b), 1)
+        zero = jnp.zeros((), s.dtype)
+        x = jnp.where(rows == cols, 1 / s, zero)
+        k = 1
+        while k < b:
+            upper_right = (rows // (2 * k) == cols // (2 * k)) & (rows // k < cols // k)
+            x = x - _mm(_mm(x, jnp.where(upper_right, s, zero)), x)
+            k *= 2
+        return x
+    h = b // 2
+    inv = _upper_inverse_pow2(jnp.stack([s[..., :h, :h], s[..., h:, h:]], axis=-3))
+    a_inv, c_inv = inv[..., 0, :, :], inv[..., 1, :, :]
+    top = jnp.concatenate([a_inv, -_mm(_mm(a_inv, s[..., :h, h:]), c_inv)], axis=-1)
+    bottom = jnp.concatenate([jnp.zeros_like(a_inv), c_inv], axis=-1)
+    return jnp.concatenate([top, bottom], axis=-2)
+
+
+def _t_factors(gram: jax.Array, tau: jax.Array) -> jax.Array:
+    """T of every block at once: ``T = S^-1``, ``S = diag(1/tau) + striu(V^T V)``.
+
+    This is the UT transform (Joffrain et al. 2006); it equals LAPACK's
+    ``larft`` recurrence ``T[j, j] = tau_j``, ``T[:j, j] = -tau_j T[:j, :j] (V^T V)[:j, j]``.
+    Padded reflectors (tau = 0) get ``S[j, j] = 1`` and drop out.
 
     Args:
       gram: (..., b, b) the Gram matrices ``V^T V`` of the blocks.
-      tau: (..., b) their reflector coefficients.
+      tau: (..., b) their reflector coefficients (0 for padding).
 
     Returns:
       (..., b, b) upper-triangular T factors.
     """
     b = gram.shape[-1]
-    index = jax.lax.broadcasted_iota(np.int32, (b,), 0)
-
-    def column(j: jax.Array, t: jax.Array) -> jax.Array:
-        g = jnp.where(index < j, jnp.take(gram, j, axis=-1), jnp.zeros((), gram.dtype))
-        tau_j = jnp.take(tau, j, axis=-1)[..., None]
-        col = -tau_j * _mm(t, g[..., None])[..., 0] + jnp.where(index == j, tau_j, jnp.zeros((), t.dtype))
-        return jnp.where(index == j, col[..., :, None], t)
-
-    return jax.lax.fori_loop(0, b, column, jnp.zeros_like(gram))
+    rows = jax.lax.broadcasted_iota(np.int32, (b, b), 0)
+    cols = jax.lax.broadcasted_iota(np.int32, (b, b), 1)
+    zero = jnp.zeros((), gram.dtype)
+    padded = tau == 0
+    diag = jnp.where(padded, jnp.ones((), tau.dtype), 1 / jnp.where(padded, jnp.ones((), tau.dtype), tau))
+    s = jnp.where(cols > rows, gram, zero) + jnp.where(rows == cols, jnp.expand_dims(diag, -1), zero)
+    t = _upper_inverse(s)
+    # A padded reflector's column and row of T are zero (its S block is the identity).
+    return jnp.where(jnp.expand_dims(padded, -1) | jnp.expand_dims(padded, -2), zero, t)
 
 
 def householder_product(v: jax.Array, tau: jax.Array, block: int | None = None) -> jax.Array:
     """``H_1 ... H_n E`` for unit lower-trapezoidal ``v`` (..., m, n): the first n columns.
 
     Blocked backward accumulation: block j (reflectors k0..k0+b) changes only
-    rows and columns k0.. of the product accumulated so far.
+    rows and columns k0.. of the product accumulated so far, by
+    ``C <- C - V (T (V^T C))``.
+
+    Args:
+      v: (..., m, n) reflector vectors, ``H_k = I - tau_k v_k v_k^T``.
+      tau: (..., n) their coefficients.
+      block: reflectors per block (default ``block_size(n)``).
+
+    Returns:
+      (..., m, n) with orthonormal columns.
     """
     m, n = v.shape[-2:]
     batch = v.shape[:-2]
