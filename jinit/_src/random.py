@@ -213,9 +213,10 @@ def _uniform(key_data: jax.Array, minval: Any, maxval: Any, shape: tuple[int, ..
     if rng_bits != nbits:
         bits = jax.lax.convert_element_type(bits, uint)
     # Random mantissa under the exponent of 1.0: a float in [1, 2).
-    float_bits = jax.lax.shift_right_logical(bits, jnp.asarray(rng_bits - nmant, uint))
-    float_bits = jax.lax.bitwise_or(float_bits, jnp.asarray(np.array(1.0, dtype).view(uint), dtype=uint))
-    floats = jax.lax.bitcast_convert_type(float_bits, dtype) - jnp.asarray(1.0, dtype)
+    # numpy constants: jnp.asarray would cost a dispatch each at trace time.
+    float_bits = jax.lax.shift_right_logical(bits, np.asarray(rng_bits - nmant, uint))
+    float_bits = jax.lax.bitwise_or(float_bits, np.array(1.0, dtype).view(uint))
+    floats = jax.lax.sub(jax.lax.bitcast_convert_type(float_bits, dtype), np.array(1.0, dtype))
     return jax.lax.max(minval, jax.lax.reshape(floats * (maxval - minval) + minval, shape))
 
 

@@ -110,10 +110,10 @@ def resolve_sharding(name: str, sharding: Any) -> tuple[Any, Any]:
     return sharding, sharding
 
 
-def _draw_one(key: jax.Array, data: jax.Array, init: Static, shape: tuple[int, ...], dtype: Any, sharding: Static):
-    # The barrier keeps the leaf's key a scalar computed once, apart from the draw's loop (XLA would
-    # otherwise fuse its hash into the loop body: slower to compile, for nothing).
-    value = init.obj(jax.lax.optimization_barrier(random.fold_in(key, data)), shape, dtype)
+def _draw_one(leaf_key: jax.Array, init: Static, shape: tuple[int, ...], dtype: Any, sharding: Static):
+    # The leaf's key comes in ready (fold_in is one small program shared by every leaf): this program is the
+    # draw alone, half the ops to trace, lower and compile.
+    value = init.obj(leaf_key, shape, dtype)
     if sharding.obj is not None:
         value = jax.lax.with_sharding_constraint(value, sharding.obj)
     return value
@@ -124,7 +124,7 @@ def _draw_stack(key: jax.Array, data: jax.Array, init: Static, shape: tuple[int,
     return jax.vmap(lambda k: init.obj(k, shape, dtype))(keys)
 
 
-_draw_one_jit = jax.jit(_draw_one, static_argnums=(2, 3, 4, 5))
+_draw_one_jit = jax.jit(_draw_one, static_argnums=(1, 2, 3, 4))
 _draw_stack_jit = jax.jit(_draw_stack, static_argnums=(2, 3, 4))
 # Slice i of a stack with i traced: one small program per stack shape (``list(stack)`` would compile an
 # unstack into as many outputs as slices, whose compile time grows with the group).
@@ -191,7 +191,8 @@ def _mesh_context(group: _Group) -> contextlib.AbstractContextManager:
 def _programs(key: jax.Array, group: _Group) -> list[tuple[Any, tuple[Any, ...]]]:
     """The distinct (jitted function, arguments) calls that drawing ``group`` makes."""
     if group.chunks[0].size == 1:
-        return [(_draw_one_jit, (key, group.data[0], group.init, group.shape, group.dtype, Static(group.compute)))]
+        # The root key stands for the leaf keys: fold_in returns a key of the same kind and shape.
+        return [(_draw_one_jit, (key, group.init, group.shape, group.dtype, Static(group.compute)))]
     calls: list[tuple[Any, tuple[Any, ...]]] = []
     for count in sorted({chunk.size for chunk in group.chunks}):
         stack = jax.ShapeDtypeStruct((count, *group.shape), group.dtype)
@@ -228,10 +229,9 @@ def _draw_group(name: str, key: jax.Array, group: _Group, out: dict[int, jax.Arr
         first_leaf, first_rule = group.members[start]
         try:
             if count == 1:
-                with _mesh_context(group):
-                    value = _draw_one_jit(
-                        key, group.data[start], group.init, group.shape, group.dtype, Static(group.compute)
-                    )
+                with _mesh_context(group):  # the key too: under the caller's Explicit mesh its type would differ
+                    leaf_key = random.fold_in(key, group.data[start])
+                    value = _draw_one_jit(leaf_key, group.init, group.shape, group.dtype, Static(group.compute))
                 if group.final is not group.compute:
                     value = jax.device_put(value, group.final)
                 values: Sequence[jax.Array] = (value,)
