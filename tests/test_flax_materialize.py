@@ -99,13 +99,19 @@ def backend_compiles() -> Any:
     jax.monitoring.unregister_event_duration_listener(listener)
 
 
+@pytest.mark.parametrize("stacked", [False, True], ids=["one-by-one", "stacked"])
 @pytest.mark.parametrize("workers", [1, 2, 4])
 def test_programs_compiled_ahead_on_threads_are_the_ones_the_draws_run(
-    workers: int, backend_compiles: list, monkeypatch: pytest.MonkeyPatch
+    workers: int, stacked: bool, backend_compiles: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Compiling ahead on worker threads fills jit's cache: each group's program is compiled exactly once."""
     monkeypatch.setattr(engine, "COMPILE_WORKERS", workers)
+    if stacked:
+        monkeypatch.setattr(engine, "STACK_MIN", 1)  # each group one vmapped draw, then a slicing program
     shapes = abstract(2)
+    # Programs shared by any rules (fold_in, the stacks' slicing) are compiled by a first call: count the rest.
+    jinit.flax.materialize(shapes, {".*": jinit.zeros}, KEY)
+    backend_compiles.clear()
     rules = {".*kernel": Counting(jinit.lecun_normal()), ".*": Counting(jinit.normal(0.5))}  # fresh cache entries
     made = jinit.flax.materialize(shapes, rules, KEY)
     assert len(backend_compiles) == 5  # kernels (16, 64), (64, 16), (16, 16); vectors (64,), (16,)

@@ -41,8 +41,17 @@ from jinit._src.flax.paths import Leaf, Rule, path_hash
 SPLIT_BYTES = 2**20
 #: Groups of fewer leaves are drawn one per call too: a call costs ~50 us, a second program ~50 ms.
 STACK_MIN = 64
-#: Threads compiling the groups' programs (1: compile each on first call, in this thread).
-COMPILE_WORKERS = os.cpu_count() or 1
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one, else all)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+#: Threads compiling the groups' programs (1: compile each on first call, in this thread). Capped: past a few
+#: threads the compiles of a model's groups are done before its draws are.
+COMPILE_WORKERS = min(_usable_cpus(), 8)
 #: Upper bound on the bytes of one vmapped stack of small leaves (live next to its slices until split).
 CHUNK_BYTES = 64 * 2**20
 
