@@ -12,12 +12,18 @@ so a 48-layer model compiles as many programs as a 2-layer one:
   big groups go in equal chunks (the largest
   divisor of the group size that keeps a chunk under ``CHUNK_BYTES``) so the
   stack, live next to its slices, stays small;
-* big, sharded or few leaves: the program draws one leaf from one path hash
-  and is called once per leaf. At a megabyte or more per leaf the calls cost
+* big, sharded or few leaves: the program draws one leaf from its key
+  (``fold_in`` runs apart, one small program shared by every leaf) and is
+  called once per leaf. At a megabyte or more per leaf the calls cost
   nothing next to the draws, nothing is ever copied, and a sharded leaf is
   computed shard by shard where it lives. (Returning many slices of one
   vmapped draw instead makes XLA duplicate the draw into every slice: the
   compile time grows with the chunk.)
+
+Outside jit, the groups' programs are traced here and compiled on
+``COMPILE_WORKERS`` threads before the draws (see :func:`_compile_ahead`):
+XLA takes ~0.15 s per program on a CPU, as long as drawing a 100M-parameter
+model, and its compiles of different programs can run side by side.
 """
 
 from __future__ import annotations
