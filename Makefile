@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest multidevice notebooks bench bench-quick clean
+.PHONY: demo test lint typecheck pytest doctest multidevice notebooks bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/jinit check
 	$(BIN)/jinit propagate --activation relu --depth 50 --schemes he_normal,glorot_normal,lecun_normal --out docs/depth.png
 
-test: $(STAMP) lint typecheck pytest multidevice notebooks bench-quick
+test: $(STAMP) lint typecheck pytest doctest multidevice notebooks bench-quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check jinit tests benchmarks notebooks
@@ -27,6 +27,10 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not multidevice and not multiprocess" tests
+
+# The docstrings' examples, run as a user would (jax's default config, not tests/conftest.py's strict one).
+doctest: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --doctest-modules jinit
 
 # 8 CPU devices must be requested before JAX starts, so these run in their own process.
 multidevice: $(STAMP)
