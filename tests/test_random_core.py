@@ -98,6 +98,13 @@ def test_threefry_known_answer() -> None:
         assert (int(y0), int(y1)) == expected
 
 
+def test_more_than_2_pow_32_elements_is_refused_by_the_hash() -> None:
+    # The public functions hand such shapes to jax.random before this point.
+    with pytest.raises(ValueError, match="at most 2\\*\\*32 elements"):
+        threefry.hash_index(jnp.zeros(2, jnp.uint32), (2**16, 2**16 + 1))
+    assert random._static_shape((2**16, 2**16 + 1)) is None
+
+
 def test_row_major_index() -> None:
     np.testing.assert_array_equal(threefry.row_major_index((3, 4, 5)), np.arange(60, dtype=np.uint32).reshape(3, 4, 5))
     assert threefry.row_major_index(()).shape == ()
