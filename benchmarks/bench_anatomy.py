@@ -4,7 +4,7 @@ Two diagnostic tables behind benchmarks/NOTES.md (not competitor timings):
 
 * **The normal transform** at 4096 x 4096 float32, interleaved: jinit's
   ``uniform`` draw alone, jinit's ``normal`` (``sqrt(2) erfinv(u)``), jax's
-  ``random.normal``, and three variants of jinit's normal that rebuild
+  ``sampling.normal``, and three variants of jinit's normal that rebuild
   ``erf_inv``'s decomposition from ``jax.lax`` ops: as XLA writes it minus
   the ``|u| == 1`` edge case (bit-identical values, checked), without
   ``sqrt``, and without ``log1p`` (both wrong values: they only say what
@@ -30,7 +30,7 @@ from jax import lax
 
 import jinit
 import jinit.torch
-from jinit._src import random as jr
+from jinit._src.random import sampling as jr
 
 # XLA's float32 erf_inv (Giles 2010) coefficients, branch w < 5 and w >= 5, highest degree first, as its
 # optimized HLO shows them (jax.jit(lax.erf_inv).lower(x).compile().as_text()).
@@ -71,14 +71,14 @@ def normal_transform(quick: bool, rounds: int) -> None:
     fns = {
         "jinit uniform draw alone": jax.jit(uniform),
         "jinit normal": jax.jit(lambda k: jinit.normal(1.0)(k, shape)),
-        "jax random.normal": jax.jit(lambda k: jax.random.normal(k, shape)),
+        "jax sampling.normal": jax.jit(lambda k: jax.random.normal(k, shape)),
         "erf_inv rebuilt, no edge case (same values)": variant(),
         "... without sqrt (other values)": variant(use_sqrt=False),
         "... without log1p (other values)": variant(use_log1p=False),
     }
     key = jax.random.key(0)
     same = bool(jnp.array_equal(fns["jinit normal"](key), fns["erf_inv rebuilt, no edge case (same values)"](key)))
-    same_jax = bool(jnp.array_equal(fns["jinit normal"](key), fns["jax random.normal"](key)))
+    same_jax = bool(jnp.array_equal(fns["jinit normal"](key), fns["jax sampling.normal"](key)))
     _, med = h.interleaved({name: (lambda f=f: f(key)) for name, f in fns.items()}, rounds)
     base = med["jinit uniform draw alone"]
     rows = [[name, h.ms(t), h.ms(t - base)] for name, t in med.items()]

@@ -8,12 +8,12 @@ and nnx layers as it is; see docs/flax.md.
 
 from jinit._src.flax.ensemble import ensemble_init as ensemble_init
 from jinit._src.flax.ensemble import ensemble_member as ensemble_member
+
+# --- LSUV (issue 5) ---
+from jinit._src.flax.lsuv import lsuv as lsuv
 from jinit._src.flax.materialize import materialize as materialize
 from jinit._src.flax.paths import leaf_key as leaf_key
 from jinit._src.flax.reinit import reinit as reinit
-
-# --- LSUV (issue 5) ---
-from jinit._src.lsuv import lsuv as lsuv
 
 __all__ = [
     "ensemble_init",

@@ -4,15 +4,15 @@
 import optax when called.
 """
 
-from jinit._src.mup import MupInit as MupInit
-from jinit._src.mup import WidthMultipliers as WidthMultipliers
-from jinit._src.mup import init_variances as init_variances
-from jinit._src.mup import initializer as initializer
-from jinit._src.mup import learning_rates as learning_rates
-from jinit._src.mup import optimizer as optimizer
-from jinit._src.mup import rescale as rescale
-from jinit._src.mup import scale_updates as scale_updates
-from jinit._src.mup import width_multipliers as width_multipliers
+from jinit._src.schemes.mup import MupInit as MupInit
+from jinit._src.schemes.mup import WidthMultipliers as WidthMultipliers
+from jinit._src.schemes.mup import init_variances as init_variances
+from jinit._src.schemes.mup import initializer as initializer
+from jinit._src.schemes.mup import learning_rates as learning_rates
+from jinit._src.schemes.mup import optimizer as optimizer
+from jinit._src.schemes.mup import rescale as rescale
+from jinit._src.schemes.mup import scale_updates as scale_updates
+from jinit._src.schemes.mup import width_multipliers as width_multipliers
 
 __all__ = [
     "MupInit",

@@ -12,18 +12,18 @@ Examples:
   4
 """
 
-from jinit._src.plot import Density as Density
-from jinit._src.plot import Fit as Fit
-from jinit._src.plot import chi1_map as chi1_map
-from jinit._src.plot import density as density
-from jinit._src.plot import depth_profile as depth_profile
-from jinit._src.plot import goodness_of_fit as goodness_of_fit
-from jinit._src.plot import gradient_vs_depth as gradient_vs_depth
-from jinit._src.plot import histogram as histogram
-from jinit._src.plot import length_map as length_map
-from jinit._src.plot import propagation as propagation
-from jinit._src.plot import pyplot as pyplot
-from jinit._src.plot import variance_vs_depth as variance_vs_depth
+from jinit._src.diagnostics.plot import Density as Density
+from jinit._src.diagnostics.plot import Fit as Fit
+from jinit._src.diagnostics.plot import chi1_map as chi1_map
+from jinit._src.diagnostics.plot import density as density
+from jinit._src.diagnostics.plot import depth_profile as depth_profile
+from jinit._src.diagnostics.plot import goodness_of_fit as goodness_of_fit
+from jinit._src.diagnostics.plot import gradient_vs_depth as gradient_vs_depth
+from jinit._src.diagnostics.plot import histogram as histogram
+from jinit._src.diagnostics.plot import length_map as length_map
+from jinit._src.diagnostics.plot import propagation as propagation
+from jinit._src.diagnostics.plot import pyplot as pyplot
+from jinit._src.diagnostics.plot import variance_vs_depth as variance_vs_depth
 
 __all__ = [
     "Density",

@@ -15,7 +15,7 @@
 #
 # Every initializer in jinit states the law of one entry (`init.moments(shape)`),
 # written from the formula in its paper. This notebook walks through every
-# scheme in the registry (what `jinit list` prints), shows its law for a shape,
+# scheme in the catalog (what `jinit list` prints), shows its law for a shape,
 # draws it once and compares the histogram with the density of the formula,
 # and asserts that the two agree: a chi-square test (`jinit.plot.goodness_of_fit`)
 # and the moment check of `jinit check`. It ends with the advice the
@@ -30,11 +30,10 @@ import numpy as np
 
 import jinit
 import jinit.torch  # registers the torch-semantics schemes
-from jinit._src import registry
 from jinit.testing import check_moments
 
 plt = jinit.plot.pyplot()
-entries = registry.entries()
+entries = jinit.catalog.entries()
 print(f"{len(entries)} schemes")
 
 
@@ -54,10 +53,10 @@ def small(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 rows = []
 for e in entries:
-    case = e.cases()[0]
-    shape = small(case.shape)
-    law = case.init.moments(shape)
-    dens = jinit.plot.density(case.init, shape)
+    init = e.make()
+    shape = small(e.shape)
+    law = init.moments(shape)
+    dens = jinit.plot.density(init, shape)
     rows.append((e.name, shape, law, dens))
 
 print(f"{'scheme':<22} {'shape':<14} {'mean':>9} {'variance':>11} {'bound':>9} {'kurt':>7}  density")
@@ -84,9 +83,9 @@ cols = 5
 n_rows = math.ceil(len(rows) / cols)
 fig, axes = plt.subplots(n_rows, cols, figsize=(3.2 * cols, 2.4 * n_rows), layout="constrained")
 fits = {}
-for ax, (name, shape, _, _) in zip(axes.ravel(), rows, strict=False):
-    init = registry.get(name).cases()[0].init
-    key = jax.random.key(0)
+for i, (ax, (name, shape, _, _)) in enumerate(zip(axes.ravel(), rows, strict=False)):
+    init = jinit.catalog.get(name).make()
+    key = jax.random.fold_in(jax.random.key(0), i)  # an independent key per panel
     draws = np.asarray(init(key, shape))
     fits[name] = jinit.plot.goodness_of_fit(init, shape, draws=draws)
     jinit.plot.histogram(init, shape, key=key, bins=40, ax=ax, title=f"{name} {shape}")
@@ -105,9 +104,9 @@ plt.show()
 bad_fit = {n: round(f.z, 2) for n, f in fits.items() if not abs(f.z) < 6}
 assert not bad_fit, bad_fit
 checks = {}
-for name, shape, _, _ in rows:
-    init = registry.get(name).cases()[0].init
-    checks[name] = check_moments(init, shape, key=jax.random.key(1))
+for i, (name, shape, _, _) in enumerate(rows):
+    init = jinit.catalog.get(name).make()
+    checks[name] = check_moments(init, shape, key=jax.random.fold_in(jax.random.key(1), i))
 failed = [n for n, c in checks.items() if not c.ok]
 assert not failed, failed
 print(f"{len(fits)} schemes: max |z| = {max(abs(f.z) for f in fits.values()):.2f}; all moment checks pass")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+import law_cases
 import pytest
 
-from jinit._src import cli, registry
+from jinit._src import cli
 
-NAMES = [e.name for e in registry.entries()]
+NAMES = [e.name for e in law_cases.entries()]
 
 
 def rows(out: str, names) -> dict[str, str]:
@@ -26,7 +27,7 @@ def test_list(capsys):
     out = capsys.readouterr().out
     table = rows(out, NAMES)
     assert set(table) == set(NAMES), set(NAMES) - set(table)
-    for e in registry.entries():
+    for e in law_cases.entries():
         assert e.family in table[e.name]
         assert type(e.make()).__name__ in table[e.name]
     assert f"{len(NAMES)} schemes" in out
@@ -47,9 +48,9 @@ def test_check_columns(capsys):
     out = capsys.readouterr().out
     assert "dtype=float32, seed=3" in out
     line = rows(out, ["he_normal"])["he_normal"]
-    shape = registry.get("he_normal").cases()[0].shape
+    shape = law_cases.get("he_normal").cases()[0].shape
     assert "x".join(map(str, shape)) in line
-    law = registry.get("he_normal").cases()[0].init.moments(shape)
+    law = law_cases.get("he_normal").cases()[0].init.moments(shape)
     # The expected variance column is the formula's, 2 / fan_in.
     assert f"{law.variance:.5g}" in line
     assert law.variance == pytest.approx(2.0 / shape[0])

@@ -13,14 +13,17 @@ import re
 
 import jax
 import jax.numpy as jnp
+import law_cases
 import numpy as np
 import pytest
 
 import jinit
-from jinit._src import base, fans, quadrature, registry, validation
-from jinit._src.activations import get_activation
-from jinit._src.gain import second_moment
-from jinit._src.testing import LawCheck
+from jinit._src.core import base, fans, validation
+from jinit._src.diagnostics import catalog
+from jinit._src.diagnostics.testing import LawCheck
+from jinit._src.theory import quadrature
+from jinit._src.theory.activations import get_activation
+from jinit._src.theory.gain import second_moment
 
 KEY = jax.random.key(0)
 
@@ -459,10 +462,10 @@ def test_law_check_get_unknown_statistic():
         check.get("skewness")
 
 
-def test_registry_get_unknown():
+def test_catalog_get_unknown():
     with raises(ValueError, r"jinit: unknown scheme 'nope'; known: glorot_uniform, "):
-        registry.get("nope")
-    assert registry.get("he_normal").name == "he_normal"
+        catalog.get("nope")
+    assert catalog.get("he_normal").name == "he_normal"
 
 
 # ---------------------------------------------------------------------------
@@ -472,7 +475,7 @@ def test_registry_get_unknown():
 MESSAGE = re.compile(r"^jinit\.[\w.]+: \S.*\.$", re.S)
 
 
-@pytest.mark.parametrize("entry", registry.entries(), ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", law_cases.entries(), ids=lambda e: e.name)
 def test_registry_errors_follow_the_template(entry):
     init = entry.make()
     for args in ((KEY, (2, -1)), (KEY, "x"), (KEY, (4, 8, 16), jnp.int32), (0, (4, 8, 16)), (KEY, (4, 8, 16), "nope")):

@@ -30,14 +30,14 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import law_cases
 import numpy as np
 import pytest
 from flax import nnx
 
 import jinit
-from jinit._src import registry
-from jinit._src.orthogonal import Orthogonal
-from jinit._src.types import Moments
+from jinit._src.core.types import Moments
+from jinit._src.schemes.orthogonal import Orthogonal
 
 F32, BF16 = np.dtype(jnp.float32), np.dtype(jnp.bfloat16)
 
@@ -192,12 +192,12 @@ def flat_params(tree: Any) -> dict[str, jax.Array]:
     return out
 
 
-ENTRIES = registry.entries()
+ENTRIES = law_cases.entries()
 
 
 @pytest.mark.parametrize("framework", ["linen", "nnx"])
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
-def test_every_scheme_stores_its_law_under_jit(entry: registry.Entry, framework: str) -> None:
+def test_every_scheme_stores_its_law_under_jit(entry: law_cases.Entry, framework: str) -> None:
     scheme = entry.make()
     roles = applicable_roles(scheme, framework)
     assert any(roles.values()), f"{entry.name}: no {framework} slot accepts it; the test would check nothing"

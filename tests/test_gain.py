@@ -19,8 +19,8 @@ import scipy.integrate
 import scipy.special
 
 import jinit
-from jinit._src import quadrature
-from jinit._src.activations import NAMES, PARAMETRIC
+from jinit._src.theory import quadrature
+from jinit._src.theory.activations import NAMES, PARAMETRIC
 
 # SELU constants (Klambauer et al. 2017, eq. 14).
 SELU_ALPHA = 1.6732632423543772848170429916717

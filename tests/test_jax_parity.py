@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import jinit
-from jinit._src.householder import MIN_STEWART
+from jinit._src.random.householder import MIN_STEWART
 
 J = jax.nn.initializers
 

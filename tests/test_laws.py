@@ -4,7 +4,7 @@
   kernel per scheme) in float32, on the dense case in bfloat16 and float16,
   and in complex64 where the scheme defines it. Tolerances come from the
   sampling distribution (``jinit.testing``), never hand-picked.
-* The law constants and formulas (``jinit._src.laws``) against scipy,
+* The law constants and formulas (``jinit._src.core.laws``) against scipy,
   computed independently (truncnorm, quad).
 * Complex truncated normal: jinit's variance is exactly scale/fan, jax's is
   1/(1 - e^-4) times that (about 1.9% high); both derived here by quadrature.
@@ -22,15 +22,16 @@ from typing import Any
 import chex
 import jax
 import jax.numpy as jnp
+import law_cases
 import numpy as np
 import pytest
 import scipy.integrate
 import scipy.stats
 
 import jinit
-from jinit._src import laws, registry
+from jinit._src.core import laws
 
-ENTRIES = registry.entries()
+ENTRIES = law_cases.entries()
 
 
 def case_key(*parts: Any) -> jax.Array:

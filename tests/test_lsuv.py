@@ -16,7 +16,7 @@ nnx = pytest.importorskip("flax.nnx")
 datasets = pytest.importorskip("sklearn.datasets")
 
 import jinit.flax  # noqa: E402
-from jinit._src.lsuv import LSUVWarning  # noqa: E402
+from jinit._src.flax.lsuv import LSUVWarning  # noqa: E402
 
 DEPTH, WIDTH = 10, 48
 

@@ -14,7 +14,7 @@ from scipy import integrate, optimize, special
 
 import jinit
 from jinit import mean_field
-from jinit._src import quadrature
+from jinit._src.theory import quadrature
 
 # ---------------------------------------------------------------------------
 # Closed forms: relu (arc-cosine kernel, Cho & Saul 2009) and erf (Williams 1997)

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import jinit
-from jinit._src.householder import MIN_STEWART
+from jinit._src.random.householder import MIN_STEWART
 
 F32_EPS = float(jnp.finfo(jnp.float32).eps)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import jinit
-from jinit._src import laws
+from jinit._src.core import laws
 
 
 @pytest.mark.parametrize(

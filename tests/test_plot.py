@@ -8,16 +8,16 @@ import subprocess
 import sys
 
 import jax
+import law_cases
 import numpy as np
 import pytest
 from matplotlib.collections import LineCollection, PolyCollection, QuadMesh
 
 import jinit
 import jinit.torch
-from jinit._src import registry
 
 plt = jinit.plot.pyplot()  # Agg when headless
-ENTRIES = registry.entries()
+ENTRIES = law_cases.entries()
 
 
 @pytest.fixture(autouse=True)

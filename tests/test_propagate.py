@@ -21,8 +21,9 @@ import numpy as np
 import pytest
 
 import jinit
-from jinit._src import propagate as prop
-from jinit._src import quadrature, random
+from jinit._src.diagnostics import propagate as prop
+from jinit._src.random import sampling
+from jinit._src.theory import quadrature
 
 N_SIGMA = 6.0
 # One small configuration for the relu tests that need no statistics: the network compiles once.
@@ -51,7 +52,7 @@ def _reference(init, bias_init, widths, x, root, seed):
         bias_init(jax.random.fold_in(jax.random.fold_in(ks, prop._BIAS), i), (widths[i + 1],), jnp.float32)
         for i in range(depth)
     ]
-    r = random.normal(jax.random.fold_in(ks, prop._READOUT), (widths[-1],), np.dtype(np.float32))
+    r = sampling.normal(jax.random.fold_in(ks, prop._READOUT), (widths[-1],), np.dtype(np.float32))
     r = r / np.float32(math.sqrt(widths[-1]))
 
     def forward(eps, xb):

@@ -20,11 +20,11 @@ import re
 import hypothesis.strategies as st
 import jax
 import jax.numpy as jnp
+import law_cases
 import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 
 import jinit
-from jinit._src import registry
 
 KEY = jax.random.key(0)
 
@@ -224,7 +224,7 @@ def test_stacked(inner, n, shape, dtype):
     outcome(lambda: jinit.stacked(inner, n), shape, dtype, names)
 
 
-ENTRIES = registry.entries()
+ENTRIES = law_cases.entries()
 
 
 @SETTINGS

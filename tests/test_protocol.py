@@ -1,6 +1,6 @@
 """The Initializer protocol, for every public scheme in the registry.
 
-Each test is parametrized over ``registry.entries()`` at collection time, so
+Each test is parametrized over ``law_cases.entries()`` at collection time, so
 a scheme added to the registry (jinit.torch, modern schemes) is covered here
 without touching this file. The shape of each scheme is the smallest
 "universal" shape of its ``Entry.min_rank`` (at least rank 2): small enough
@@ -16,13 +16,13 @@ import pickle
 import chex
 import jax
 import jax.numpy as jnp
+import law_cases
 import numpy as np
 import pytest
 
 import jinit
-from jinit._src import registry
 
-ENTRIES = registry.entries()
+ENTRIES = law_cases.entries()
 IDS = [e.name for e in ENTRIES]
 
 #: A shape of each rank that every scheme of that minimal rank accepts.
@@ -31,7 +31,7 @@ SHAPES = {0: (), 1: (16,), 2: (8, 16), 3: (4, 8, 16), 4: (4, 3, 8, 16), 5: (4, 3
 REAL_DTYPES = [jnp.float16, jnp.bfloat16, jnp.float32]
 
 
-def protocol_shape(entry: registry.Entry) -> tuple[int, ...]:
+def protocol_shape(entry: law_cases.Entry) -> tuple[int, ...]:
     return SHAPES[max(entry.min_rank, 2)]
 
 
@@ -54,7 +54,7 @@ def assert_close_ulps(actual, expected, dtype, scale: float, ulps: int = 4) -> N
 
 
 @pytest.fixture(params=ENTRIES, ids=IDS)
-def entry(request) -> registry.Entry:
+def entry(request) -> law_cases.Entry:
     return request.param
 
 

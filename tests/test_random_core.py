@@ -26,8 +26,8 @@ from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import jinit
-from jinit._src import householder, random, threefry
-from jinit._src.orthogonal import compute_dtype, haar_orthogonal
+from jinit._src.random import householder, sampling, threefry
+from jinit._src.schemes.orthogonal import compute_dtype, haar_orthogonal
 
 N_KEYS = 12
 SHAPE = (5, 7)
@@ -68,16 +68,16 @@ def test_threefry_keys_take_the_unrolled_path(kind: str) -> None:
     # silently fell back to jax.random.
     key = _keys(kind, 1)[0]
     for fn in (
-        lambda k: random.normal(k, SHAPE, jnp.float32),
-        lambda k: random.truncated_normal(k, -2.0, 2.0, SHAPE, jnp.bfloat16),
-        lambda k: random.split(k),
-        lambda k: random.fold_in(k, 3),
+        lambda k: sampling.normal(k, SHAPE, jnp.float32),
+        lambda k: sampling.truncated_normal(k, -2.0, 2.0, SHAPE, jnp.bfloat16),
+        lambda k: sampling.split(k),
+        lambda k: sampling.fold_in(k, 3),
     ):
         jaxpr = str(jax.make_jaxpr(fn)(key))
         assert "random_bits" not in jaxpr and "random_split" not in jaxpr and "random_fold_in" not in jaxpr
         assert "shift_left" in jaxpr  # the unrolled rounds
     rbg = jax.random.key(0, impl="rbg")
-    assert "random_bits" in str(jax.make_jaxpr(lambda k: random.normal(k, SHAPE, jnp.float32))(rbg))
+    assert "random_bits" in str(jax.make_jaxpr(lambda k: sampling.normal(k, SHAPE, jnp.float32))(rbg))
 
 
 # ---------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def test_more_than_2_pow_32_elements_is_refused_by_the_hash() -> None:
     # The public functions hand such shapes to jax.random before this point.
     with pytest.raises(ValueError, match="at most 2\\*\\*32 elements"):
         threefry.hash_index(jnp.zeros(2, jnp.uint32), (2**16, 2**16 + 1))
-    assert random._static_shape((2**16, 2**16 + 1)) is None
+    assert sampling._static_shape((2**16, 2**16 + 1)) is None
 
 
 def test_row_major_index() -> None:
@@ -116,13 +116,13 @@ def test_row_major_index() -> None:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_bits_over_shapes(shape: tuple[int, ...]) -> None:
-    _against_jax(lambda k: random.bits(k, shape), lambda k: jax.random.bits(k, shape), n=4)
+    _against_jax(lambda k: sampling.bits(k, shape), lambda k: jax.random.bits(k, shape), n=4)
 
 
 @pytest.mark.parametrize("kind", ["typed", "legacy"])
 def test_uniform_many_keys(kind: str) -> None:
     _against_jax(
-        lambda k: random.uniform(k, SHAPE, jnp.float32, -0.5, 3.0),
+        lambda k: sampling.uniform(k, SHAPE, jnp.float32, -0.5, 3.0),
         lambda k: jax.random.uniform(k, SHAPE, jnp.float32, -0.5, 3.0),
         kind,
         n=2 * N_KEYS,
@@ -131,25 +131,25 @@ def test_uniform_many_keys(kind: str) -> None:
 
 @pytest.mark.parametrize("dtype", [jnp.uint8])  # uint16: via float16 uniform
 def test_bits_widths(dtype: np.dtype) -> None:
-    _against_jax(lambda k: random.bits(k, SHAPE, dtype), lambda k: jax.random.bits(k, SHAPE, dtype))
+    _against_jax(lambda k: sampling.bits(k, SHAPE, dtype), lambda k: jax.random.bits(k, SHAPE, dtype))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_uniform_dtypes(dtype: np.dtype) -> None:
     _against_jax(
-        lambda k: random.uniform(k, SHAPE, dtype, -1.0, 1.0), lambda k: jax.random.uniform(k, SHAPE, dtype, -1.0, 1.0)
+        lambda k: sampling.uniform(k, SHAPE, dtype, -1.0, 1.0), lambda k: jax.random.uniform(k, SHAPE, dtype, -1.0, 1.0)
     )
 
 
 @pytest.mark.parametrize("dtype", [*FLOATS, jnp.complex64])
 def test_normal(dtype: np.dtype) -> None:
-    _against_jax(lambda k: random.normal(k, SHAPE, dtype), lambda k: jax.random.normal(k, SHAPE, dtype))
+    _against_jax(lambda k: sampling.normal(k, SHAPE, dtype), lambda k: jax.random.normal(k, SHAPE, dtype))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_truncated_normal(dtype: np.dtype) -> None:
     _against_jax(
-        lambda k: random.truncated_normal(k, -2.0, 2.0, SHAPE, dtype),
+        lambda k: sampling.truncated_normal(k, -2.0, 2.0, SHAPE, dtype),
         lambda k: jax.random.truncated_normal(k, -2.0, 2.0, SHAPE, dtype),
     )
 
@@ -158,7 +158,7 @@ def test_truncated_normal_other_bounds() -> None:
     # The bounds are runtime arguments of one compiled sampler, in jinit as in jax.
     for lo, hi in ((-0.5, 3.0), (1.0, math.inf), (-math.inf, -1.5)):
         _against_jax(
-            lambda k, lo=lo, hi=hi: random.truncated_normal(k, lo, hi, SHAPE, jnp.float32),
+            lambda k, lo=lo, hi=hi: sampling.truncated_normal(k, lo, hi, SHAPE, jnp.float32),
             lambda k, lo=lo, hi=hi: jax.random.truncated_normal(k, lo, hi, SHAPE, jnp.float32),
             n=4,
         )
@@ -167,12 +167,12 @@ def test_truncated_normal_other_bounds() -> None:
 def test_vmap_over_keys() -> None:
     keys = _keys("typed")
     for ours, theirs in (
-        (lambda k: random.normal(k, SHAPE, jnp.float32), lambda k: jax.random.normal(k, SHAPE, jnp.float32)),
-        (lambda k: random.bits(k, (3,)), lambda k: jax.random.bits(k, (3,))),
+        (lambda k: sampling.normal(k, SHAPE, jnp.float32), lambda k: jax.random.normal(k, SHAPE, jnp.float32)),
+        (lambda k: sampling.bits(k, (3,)), lambda k: jax.random.bits(k, (3,))),
     ):
         assert_bitwise_equal(jax.vmap(ours)(keys), jnp.stack([theirs(k) for k in keys]))
     legacy = _keys("legacy", 4)
-    got = jax.vmap(lambda k: random.uniform(k, SHAPE, jnp.float32, -0.5, 3.0))(legacy)
+    got = jax.vmap(lambda k: sampling.uniform(k, SHAPE, jnp.float32, -0.5, 3.0))(legacy)
     assert_bitwise_equal(got, jnp.stack([jax.random.uniform(k, SHAPE, jnp.float32, -0.5, 3.0) for k in legacy]))
 
 
@@ -181,22 +181,22 @@ def test_more_than_2_pow_24_elements(key: jax.Array) -> None:
     # would repeat values beyond it. 4097**2 = 2**24 + 2**13 + 1.
     shape = (4097, 4097)
     assert math.prod(shape) > 2**24
-    assert_bitwise_equal(random.uniform(key, shape, jnp.float32), jax.random.uniform(key, shape, jnp.float32))
+    assert_bitwise_equal(sampling.uniform(key, shape, jnp.float32), jax.random.uniform(key, shape, jnp.float32))
 
 
 def test_float64_with_x64(key: jax.Array) -> None:
     # normal covers 64-bit bits and the float64 uniform; truncated adds erf.
     with jax.enable_x64(True):
-        assert_bitwise_equal(random.normal(key, SHAPE, jnp.float64), jax.random.normal(key, SHAPE, jnp.float64))
+        assert_bitwise_equal(sampling.normal(key, SHAPE, jnp.float64), jax.random.normal(key, SHAPE, jnp.float64))
         assert_bitwise_equal(
-            random.truncated_normal(key, -2.0, 2.0, SHAPE, jnp.float64),
+            sampling.truncated_normal(key, -2.0, 2.0, SHAPE, jnp.float64),
             jax.random.truncated_normal(key, -2.0, 2.0, SHAPE, jnp.float64),
         )
 
 
 def test_float64_without_x64_warns_and_gives_jax_values(key: jax.Array) -> None:
     with pytest.warns(UserWarning, match="float64"):
-        got = random.normal(key, (4,), jnp.float64)
+        got = sampling.normal(key, (4,), jnp.float64)
     with pytest.warns(UserWarning, match="float64"):
         want = jax.random.normal(key, (4,), jnp.float64)
     assert_bitwise_equal(got, want)
@@ -207,19 +207,19 @@ def test_float64_without_x64_warns_and_gives_jax_values(key: jax.Array) -> None:
 
 
 def test_jit_equals_eager_equals_jax(key: jax.Array) -> None:
-    jitted = jax.jit(lambda k: random.truncated_normal(k, -2.0, 2.0, SHAPE, jnp.float32))
-    eager = random.truncated_normal(key, -2.0, 2.0, SHAPE, jnp.float32)
+    jitted = jax.jit(lambda k: sampling.truncated_normal(k, -2.0, 2.0, SHAPE, jnp.float32))
+    eager = sampling.truncated_normal(key, -2.0, 2.0, SHAPE, jnp.float32)
     assert_bitwise_equal(jitted(key), eager)
     assert_bitwise_equal(eager, jax.random.truncated_normal(key, -2.0, 2.0, SHAPE, jnp.float32))
 
 
 def test_traced_bounds_under_jit(key: jax.Array) -> None:
-    f = jax.jit(lambda k, lo, hi: random.uniform(k, SHAPE, jnp.float32, lo, hi))
+    f = jax.jit(lambda k, lo, hi: sampling.uniform(k, SHAPE, jnp.float32, lo, hi))
     assert_bitwise_equal(f(key, -3.0, 0.5), jax.random.uniform(key, SHAPE, jnp.float32, -3.0, 0.5))
 
 
 def test_typed_and_legacy_keys_agree(key: jax.Array, legacy_key: jax.Array) -> None:
-    assert_bitwise_equal(random.normal(key, SHAPE, jnp.float32), random.normal(legacy_key, SHAPE, jnp.float32))
+    assert_bitwise_equal(sampling.normal(key, SHAPE, jnp.float32), sampling.normal(legacy_key, SHAPE, jnp.float32))
 
 
 @pytest.mark.parametrize("kind", ["typed", "legacy"])
@@ -227,20 +227,20 @@ def test_split_and_fold_in(kind: str) -> None:
     key = _keys(kind, 1)[0]
     data = (lambda k: k) if kind == "legacy" else jax.random.key_data
     for num in (3, (2, 3)):
-        got, want = random.split(key, num), jax.random.split(key, num)
+        got, want = sampling.split(key, num), jax.random.split(key, num)
         assert got.dtype == want.dtype and got.shape == want.shape
         assert_bitwise_equal(data(got), data(want))
     for d in (0, 1, 7, 2**32 - 1):
-        got, want = random.fold_in(key, d), jax.random.fold_in(key, d)
+        got, want = sampling.fold_in(key, d), jax.random.fold_in(key, d)
         assert got.dtype == want.dtype
         assert_bitwise_equal(data(got), data(want))
-    folded = jax.vmap(lambda i: random.fold_in(key, i))(jnp.arange(5, dtype=jnp.uint32))
+    folded = jax.vmap(lambda i: sampling.fold_in(key, i))(jnp.arange(5, dtype=jnp.uint32))
     assert_bitwise_equal(data(folded), jnp.stack([data(jax.random.fold_in(key, i)) for i in range(5)]))
 
 
 def test_split_of_a_vmapped_key() -> None:
     keys = _keys("typed", 4)
-    got = jax.vmap(lambda k: jax.random.key_data(random.split(k, 3)))(keys)
+    got = jax.vmap(lambda k: jax.random.key_data(sampling.split(k, 3)))(keys)
     want = jnp.stack([jax.random.key_data(jax.random.split(k, 3)) for k in keys])
     assert_bitwise_equal(got, want)
 
@@ -252,41 +252,41 @@ def test_split_of_a_vmapped_key() -> None:
 def test_other_key_implementations_fall_back() -> None:
     for impl in ("rbg",):
         key = jax.random.key(3, impl=impl)
-        assert_bitwise_equal(random.normal(key, SHAPE, jnp.float32), jax.random.normal(key, SHAPE, jnp.float32))
-        assert_bitwise_equal(jax.random.key_data(random.split(key)), jax.random.key_data(jax.random.split(key)))
+        assert_bitwise_equal(sampling.normal(key, SHAPE, jnp.float32), jax.random.normal(key, SHAPE, jnp.float32))
+        assert_bitwise_equal(jax.random.key_data(sampling.split(key)), jax.random.key_data(jax.random.split(key)))
         assert_bitwise_equal(
-            jax.random.key_data(random.fold_in(key, 5)), jax.random.key_data(jax.random.fold_in(key, 5))
+            jax.random.key_data(sampling.fold_in(key, 5)), jax.random.key_data(jax.random.fold_in(key, 5))
         )
 
 
 def test_non_partitionable_layout_falls_back(key: jax.Array) -> None:
     with jax.threefry_partitionable(False):
-        got = random.uniform(key, SHAPE, jnp.float32)
+        got = sampling.uniform(key, SHAPE, jnp.float32)
         want = jax.random.uniform(key, SHAPE, jnp.float32)
-        keys = jax.random.key_data(random.split(key, 3))
+        keys = jax.random.key_data(sampling.split(key, 3))
         want_keys = jax.random.key_data(jax.random.split(key, 3))
     assert_bitwise_equal(got, want)
     assert_bitwise_equal(keys, want_keys)
     # ... and the layouts do differ, so the comparison above means something.
-    assert not np.array_equal(_bits_of(got), _bits_of(random.uniform(key, SHAPE, jnp.float32)))
+    assert not np.array_equal(_bits_of(got), _bits_of(sampling.uniform(key, SHAPE, jnp.float32)))
 
 
 def test_legacy_key_warning_is_jax_s(legacy_key: jax.Array) -> None:
     with jax.legacy_prng_key("warn"), pytest.warns(UserWarning, match="Legacy uint32 key"):
-        random.normal(legacy_key, (2,), jnp.float32)
+        sampling.normal(legacy_key, (2,), jnp.float32)
     with jax.legacy_prng_key("error"), pytest.raises(ValueError, match="Legacy uint32 key"):
-        random.normal(legacy_key, (2,), jnp.float32)
+        sampling.normal(legacy_key, (2,), jnp.float32)
 
 
 def test_jax_errors_are_kept(key: jax.Array) -> None:
     with pytest.raises(ValueError, match="must be a float dtype"):
-        random.uniform(key, (2,), jnp.int32)
+        sampling.uniform(key, (2,), jnp.int32)
     with pytest.raises(ValueError, match="unsigned int dtype"):
-        random.bits(key, (2,), jnp.int32)
+        sampling.bits(key, (2,), jnp.int32)
     with pytest.raises(TypeError, match="fold_in accepts a scalar"):
-        random.fold_in(key, jnp.arange(2))
+        sampling.fold_in(key, jnp.arange(2))
     with pytest.raises(ValueError, match="not under a mesh context"):
-        random.normal(key, (2,), jnp.float32, out_sharding=P())
+        sampling.normal(key, (2,), jnp.float32, out_sharding=P())
 
 
 # ---------------------------------------------------------------------------
@@ -297,11 +297,11 @@ def test_out_sharding_on_one_device(key: jax.Array) -> None:
     mesh = jax.make_mesh((1,), ("x",), axis_types=(AxisType.Explicit,))
     with jax.set_mesh(mesh):
         sharding = NamedSharding(mesh, P("x"))
-        got = random.normal(key, SHAPE, jnp.float32, out_sharding=sharding)
+        got = sampling.normal(key, SHAPE, jnp.float32, out_sharding=sharding)
         want = jax.random.normal(key, SHAPE, jnp.float32, out_sharding=sharding)
         assert got.sharding == want.sharding
         assert_bitwise_equal(got, want)
-        got = random.uniform(key, SHAPE, jnp.float32, out_sharding=P(None, "x"))
+        got = sampling.uniform(key, SHAPE, jnp.float32, out_sharding=P(None, "x"))
         assert got.sharding.spec == P(None, "x")
         assert_bitwise_equal(got, jax.random.uniform(key, SHAPE, jnp.float32))
 
@@ -313,18 +313,18 @@ def test_out_sharding_on_eight_devices(key: jax.Array) -> None:
     mesh = jax.make_mesh((4, 2), ("x", "y"), axis_types=(AxisType.Explicit, AxisType.Explicit))
     shape = (16, 6)
     plain = {
-        "bits": random.bits(key, shape),
-        "uniform": random.uniform(key, shape, jnp.float32),
-        "normal": random.normal(key, shape, jnp.bfloat16),
-        "truncated": random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32),
+        "bits": sampling.bits(key, shape),
+        "uniform": sampling.uniform(key, shape, jnp.float32),
+        "normal": sampling.normal(key, shape, jnp.bfloat16),
+        "truncated": sampling.truncated_normal(key, -2.0, 2.0, shape, jnp.float32),
     }
     with jax.set_mesh(mesh):
         for spec in (P("x", "y"), P(None, "y"), P(("x", "y"))):
             sharded = {
-                "bits": random.bits(key, shape, out_sharding=spec),
-                "uniform": jax.jit(lambda k, s=spec: random.uniform(k, shape, jnp.float32, out_sharding=s))(key),
-                "normal": random.normal(key, shape, jnp.bfloat16, out_sharding=NamedSharding(mesh, spec)),
-                "truncated": random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32, out_sharding=spec),
+                "bits": sampling.bits(key, shape, out_sharding=spec),
+                "uniform": jax.jit(lambda k, s=spec: sampling.uniform(k, shape, jnp.float32, out_sharding=s))(key),
+                "normal": sampling.normal(key, shape, jnp.bfloat16, out_sharding=NamedSharding(mesh, spec)),
+                "truncated": sampling.truncated_normal(key, -2.0, 2.0, shape, jnp.float32, out_sharding=spec),
             }
             for name, x in sharded.items():
                 assert x.sharding.is_equivalent_to(NamedSharding(mesh, spec), x.ndim), (name, x.sharding)
@@ -332,7 +332,7 @@ def test_out_sharding_on_eight_devices(key: jax.Array) -> None:
             want = jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32, out_sharding=spec)
             assert_bitwise_equal(sharded["truncated"], want)
         # A scalar under an all-explicit mesh is replicated, as in jax.
-        assert random.normal(key, (), jnp.float32).sharding == jax.random.normal(key, (), jnp.float32).sharding
+        assert sampling.normal(key, (), jnp.float32).sharding == jax.random.normal(key, (), jnp.float32).sharding
         w = jinit.he_normal()(key, (16, 8), out_sharding=P("x", "y"))
     assert w.sharding.spec == P("x", "y")
     assert_bitwise_equal(w, jinit.he_normal()(key, (16, 8)))
@@ -499,7 +499,7 @@ def test_stewart_is_haar() -> None:
     # and every entry has mean 0. The QR route without the sign fix fails both
     # (its diagonal has mean -E|z_1| / ||z|| ~ -sqrt(2 / (pi n))).
     n, draws = 8, 4000
-    z = random.normal(jax.random.key(12), (draws, n, n), np.dtype(np.float32))
+    z = sampling.normal(jax.random.key(12), (draws, n, n), np.dtype(np.float32))
     q = householder.haar_from_gaussian(z)
     trace = np.asarray(jnp.trace(q, axis1=-2, axis2=-1), np.float64)
     se = 1 / math.sqrt(draws)  # Var tr Q = 1
@@ -515,4 +515,4 @@ def test_stewart_is_haar() -> None:
 def test_no_warnings_on_the_fast_path(key: jax.Array) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        random.normal(key, (3,), jnp.float32)
+        sampling.normal(key, (3,), jnp.float32)

@@ -25,6 +25,7 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import law_cases
 import numpy as np
 import pytest
 from flax import nnx
@@ -33,7 +34,6 @@ from jax.sharding import PartitionSpec as P
 
 import jinit
 import jinit.flax
-from jinit._src import registry
 
 pytestmark = [
     pytest.mark.multidevice,
@@ -73,12 +73,12 @@ def assert_split_in_eight(x: jax.Array, sharding: NamedSharding) -> None:
         assert s.data.nbytes * 8 == x.nbytes, f"a shard holds {s.data.nbytes} of {x.nbytes} bytes"
 
 
-def case(entry: registry.Entry) -> tuple[Any, tuple[int, ...]]:
+def case(entry: law_cases.Entry) -> tuple[Any, tuple[int, ...]]:
     c = entry.cases()[0]
     return c.init, c.shape
 
 
-ENTRIES = registry.entries()
+ENTRIES = law_cases.entries()
 MODES = ("explicit", "automatic")
 SLOTS = [(mode, name) for mode in MODES for name in MESHES]
 # The schemes are dealt to the six (mode, mesh) slots in turn, each with one of its mesh's specs, so
@@ -90,7 +90,7 @@ DEALT = {
 }
 
 
-def draw_all(dealt: list[tuple[registry.Entry, P]], key: jax.Array, specs: list[Any] | None = None) -> tuple:
+def draw_all(dealt: list[tuple[law_cases.Entry, P]], key: jax.Array, specs: list[Any] | None = None) -> tuple:
     """Every dealt scheme's case, with ``out_sharding=specs[i]`` (or none)."""
     out = []
     for i, (entry, _) in enumerate(dealt):
@@ -99,7 +99,7 @@ def draw_all(dealt: list[tuple[registry.Entry, P]], key: jax.Array, specs: list[
     return tuple(out)
 
 
-def assert_same_values(x: jax.Array, entry: registry.Entry) -> None:
+def assert_same_values(x: jax.Array, entry: law_cases.Entry) -> None:
     """``x`` equals the unsharded eager draw of the same case and key.
 
     Elementwise laws: exact up to an ulp of the float map (jit and eager, or

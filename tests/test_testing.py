@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import jinit
-from jinit._src import laws
+from jinit._src.core import laws
 from jinit.testing import LawCheck, Statistic
 
 SHAPE = (128, 256)

@@ -32,6 +32,7 @@ import hypothesis
 import hypothesis.strategies as st
 import jax
 import jax.numpy as jnp
+import law_cases
 import numpy as np
 import pytest
 import scipy.stats
@@ -40,7 +41,6 @@ import torch
 import jinit
 import jinit.torch as jt
 from jinit import Moments
-from jinit._src import registry
 from jinit.testing import assert_moments
 
 N_SIGMA = 6.0
@@ -666,10 +666,10 @@ def test_public_names():
         "embedding",
     }
     assert set(jt.__all__) == expected
-    names = {e.name for e in registry.entries()}
+    names = {e.name for e in law_cases.entries()}
     for n in expected - {"calculate_gain"}:
         assert f"torch.{n}" in names
-        entry = registry.get(f"torch.{n}")
+        entry = law_cases.get(f"torch.{n}")
         assert len(entry.cases()) >= 3
 
 

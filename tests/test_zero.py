@@ -12,7 +12,7 @@ import pytest
 from scipy.linalg import hadamard
 
 import jinit
-from jinit._src import zero
+from jinit._src.schemes import zero
 
 EPS32 = float(jnp.finfo(jnp.float32).eps)
 
@@ -31,12 +31,12 @@ def reference(n_in: int, n_out: int, scale: str) -> np.ndarray:
 @pytest.mark.parametrize("shape", [(16, 16), (7, 3), (5, 12), (3, 64), (64, 100), (1, 1)])
 @pytest.mark.parametrize("scale", ["orthonormal", "paper"])
 def test_matches_algorithm_1(shape: tuple[int, int], scale: str, key: jax.Array) -> None:
-    w = jinit.zer_o(scale)(key, shape)
+    w = jinit.zero_init(scale)(key, shape)
     chex.assert_trees_all_equal(w, jnp.asarray(reference(*shape, scale), jnp.float32))
 
 
 def test_deterministic_and_independent_of_the_key(key: jax.Array, other_key: jax.Array) -> None:
-    init = jinit.zer_o()
+    init = jinit.zero_init()
     for shape in ((64, 100), (3, 3, 32, 16)):
         chex.assert_trees_all_equal(init(key, shape), init(other_key, shape))
         chex.assert_trees_all_equal(init(key, shape), init(jax.random.key(12345), shape))
@@ -48,26 +48,26 @@ def test_orthogonal_up_to_scale_where_it_holds(key: jax.Array) -> None:
     eye = lambda n: np.eye(n, dtype=np.float32)
     # Identity and partial identity (out <= in): orthonormal columns.
     for shape in ((32, 32), (64, 16)):
-        w = np.asarray(jinit.zer_o()(key, shape))
+        w = np.asarray(jinit.zero_init()(key, shape))
         np.testing.assert_array_equal(w.T @ w, eye(shape[1]))
     # Expanding to a power of two: orthonormal rows, K K^T = c^2 2^m I.
-    w = np.asarray(jinit.zer_o()(key, (48, 64)))
+    w = np.asarray(jinit.zero_init()(key, (48, 64)))
     np.testing.assert_allclose(w @ w.T, eye(48), atol=1e-6)
-    w = np.asarray(jinit.zer_o("paper")(key, (48, 64)))
+    w = np.asarray(jinit.zero_init("paper")(key, (48, 64)))
     np.testing.assert_allclose(w @ w.T, 2 * eye(48), atol=1e-6)
     # Not a power of two: the truncated Hadamard rows are not orthogonal in general.
-    w = np.asarray(jinit.zer_o()(key, (5, 12)))
+    w = np.asarray(jinit.zero_init()(key, (5, 12)))
     assert not np.allclose(w @ w.T, np.diag(np.diag(w @ w.T)), atol=1e-3)
 
 
 def test_conv_kernel_centre_tap(key: jax.Array) -> None:
-    w = np.asarray(jinit.zer_o()(key, (3, 3, 8, 32)))
+    w = np.asarray(jinit.zero_init()(key, (3, 3, 8, 32)))
     np.testing.assert_array_equal(w[1, 1], reference(8, 32, "orthonormal").astype(np.float32))
     mask = np.ones((3, 3), bool)
     mask[1, 1] = False
     assert not w[mask].any()
     # A 1-D kernel of even width: centre (k - 1) // 2, as delta_orthogonal.
-    w = np.asarray(jinit.zer_o()(key, (4, 16, 8)))
+    w = np.asarray(jinit.zero_init()(key, (4, 16, 8)))
     np.testing.assert_array_equal(w[1], np.eye(16, 8, dtype=np.float32))
     assert not w[[0, 2, 3]].any()
 
@@ -75,7 +75,7 @@ def test_conv_kernel_centre_tap(key: jax.Array) -> None:
 def test_exact_in_half_precision(key: jax.Array) -> None:
     # +-2^(-m/2) with m even, and 0/1, are exact in bfloat16 and float16.
     for dtype in (jnp.bfloat16, jnp.float16):
-        w = jinit.zer_o()(key, (4, 16), dtype)
+        w = jinit.zero_init()(key, (4, 16), dtype)
         chex.assert_type(w, dtype)
         np.testing.assert_array_equal(np.asarray(w, np.float32), reference(4, 16, "orthonormal").astype(np.float32))
 
@@ -92,7 +92,7 @@ def test_block_sum_against_brute_force() -> None:
 @pytest.mark.parametrize("shape", [(256, 512), (3, 3, 64, 128), (512, 256), (5, 12)])
 def test_law_is_the_distribution_of_the_entries(shape: tuple[int, ...], key: jax.Array) -> None:
     for scale in ("orthonormal", "paper"):
-        init = jinit.zer_o(scale)
+        init = jinit.zero_init(scale)
         w = np.asarray(init(key, shape), np.float64)
         law = init.moments(shape)
         # The array holds c rounded to float32 (the paper's c has a factor sqrt(2)).
@@ -108,9 +108,9 @@ def test_a_zero_mlp_does_not_depend_on_the_seed() -> None:
     def mlp(seed: int):
         rngs = nnx.Rngs(seed)
         return nnx.Sequential(
-            nnx.Linear(10, 32, kernel_init=jinit.zer_o(), rngs=rngs),
+            nnx.Linear(10, 32, kernel_init=jinit.zero_init(), rngs=rngs),
             jax.nn.relu,
-            nnx.Linear(32, 4, kernel_init=jinit.zer_o(), rngs=rngs),
+            nnx.Linear(32, 4, kernel_init=jinit.zero_init(), rngs=rngs),
         )
 
     x = jax.random.normal(jax.random.key(3), (5, 10))
@@ -118,9 +118,11 @@ def test_a_zero_mlp_does_not_depend_on_the_seed() -> None:
 
 
 def test_errors(key: jax.Array) -> None:
-    with pytest.raises(ValueError, match=r"jinit\.zer_o: `hadamard_scale` must be one of 'orthonormal', 'paper'"):
-        jinit.zer_o("notebook")
-    with pytest.raises(ValueError, match=r"jinit\.zer_o: shape needs at least 2 dimensions \(\*kernel, in, out\)"):
-        jinit.zer_o()(key, (8,))
-    with pytest.raises(ValueError, match=r"jinit\.zer_o: `dtype` must be a floating-point dtype; got dtype=complex64"):
-        jinit.zer_o()(key, (8, 8), jnp.complex64)
+    with pytest.raises(ValueError, match=r"jinit\.zero_init: `hadamard_scale` must be one of 'orthonormal', 'paper'"):
+        jinit.zero_init("notebook")
+    with pytest.raises(ValueError, match=r"jinit\.zero_init: shape needs at least 2 dimensions \(\*kernel, in, out\)"):
+        jinit.zero_init()(key, (8,))
+    with pytest.raises(
+        ValueError, match=r"jinit\.zero_init: `dtype` must be a floating-point dtype; got dtype=complex64"
+    ):
+        jinit.zero_init()(key, (8, 8), jnp.complex64)

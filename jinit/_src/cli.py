@@ -17,9 +17,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from jinit._src import registry
-from jinit._src.progress import progress
-from jinit._src.testing import check_moments
+from jinit._src.diagnostics import catalog
+from jinit._src.diagnostics.progress import progress
+from jinit._src.diagnostics.testing import check_moments
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:
@@ -30,7 +30,7 @@ def _parse_shape(text: str) -> tuple[int, ...]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    rows = [(e.name, e.family, type(e.make()).__name__) for e in registry.entries()]
+    rows = [(e.name, e.family, type(e.make()).__name__) for e in catalog.entries()]
     w = max(len(r[0]) for r in rows)
     f = max(len(r[1]) for r in rows)
     print(f"{'scheme':<{w}}  {'family':<{f}}  class")
@@ -41,7 +41,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    entries = [registry.get(n) for n in args.schemes] if args.schemes else registry.entries()
+    entries = [catalog.get(n) for n in args.schemes] if args.schemes else catalog.entries()
     dtype = np.dtype(args.dtype) if args.dtype != "bfloat16" else jax.numpy.bfloat16
     root = jax.random.key(args.seed)
     header = (
@@ -54,8 +54,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     failed = 0
     lines = []
     for entry in progress(entries, len(entries), "jinit check"):
-        case = entry.cases()[0]
-        init, shape = case.init, args.shape or case.shape
+        init, shape = entry.make(), args.shape or entry.shape
         key = jax.random.fold_in(root, zlib.crc32(entry.name.encode()))
         try:
             check = check_moments(init, shape, key=key, dtype=dtype, n_sigma=args.n_sigma)
@@ -85,8 +84,8 @@ def _parse_names(text: str) -> tuple[str, ...]:
 
 
 def cmd_propagate(args: argparse.Namespace) -> int:
-    from jinit._src import basic
-    from jinit._src.propagate import propagate
+    from jinit._src.diagnostics.propagate import propagate
+    from jinit._src.schemes import basic
 
     bias = None if args.bias_variance == 0.0 else basic.normal(math.sqrt(args.bias_variance))
     result = propagate(
@@ -107,7 +106,7 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     print()
     print(result.layer_table("grad_norm", args.every))
     if args.out:
-        from jinit._src import plot
+        from jinit._src.diagnostics import plot
 
         fig = plot.propagation(result)
         out = Path(args.out)
@@ -160,7 +159,7 @@ def _public_object(name: str) -> Any:
 
 def advised_for(init: Any, shape: tuple[int, ...]) -> tuple[list[str], list[str]]:
     """Activations whose ``jinit.recommend`` is ``init`` itself, and those whose advice has its variance."""
-    from jinit._src.gain import RECOMMENDATIONS, recommend
+    from jinit._src.theory.gain import RECOMMENDATIONS, recommend
 
     exact, same_variance = [], []
     law = init.moments(shape) if hasattr(init, "moments") else None
@@ -179,11 +178,11 @@ def advised_for(init: Any, shape: tuple[int, ...]) -> tuple[list[str], list[str]
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from jinit._src import plot
+    from jinit._src.diagnostics import plot
 
-    entry = registry.get(args.scheme)
+    entry = catalog.get(args.scheme)
     init = entry.make()
-    shape = args.shape or entry.cases()[0].shape
+    shape = args.shape or entry.shape
     dtype = np.dtype(args.dtype) if args.dtype != "bfloat16" else jax.numpy.bfloat16
     public = _public_object(entry.name)
     summary, refs = _doc_sections(getattr(public, "__doc__", None) or type(init).__doc__)
@@ -222,7 +221,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def _fans(init: Any, shape: tuple[int, ...]) -> str:
     """``fan_in=..., fan_out=...`` for schemes with axes, else ''."""
-    from jinit._src import fans
+    from jinit._src.core import fans
 
     f = (
         {fld.name: getattr(init, fld.name) for fld in dataclasses.fields(init)}

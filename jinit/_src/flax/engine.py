@@ -40,8 +40,9 @@ import jax
 import numpy as np
 from jax.sharding import AxisType
 
-from jinit._src import random, validation
+from jinit._src.core import validation
 from jinit._src.flax.paths import Leaf, Rule, path_hash
+from jinit._src.random import sampling
 
 #: Leaves of at least this many bytes (or sharded) are drawn one per call.
 SPLIT_BYTES = 2**20
@@ -135,7 +136,7 @@ def _draw_one(leaf_key: jax.Array, init: Static, shape: tuple[int, ...], dtype: 
 
 
 def _draw_stack(key: jax.Array, data: jax.Array, init: Static, shape: tuple[int, ...], dtype: Any):
-    keys = jax.vmap(lambda d: random.fold_in(key, d))(data)
+    keys = jax.vmap(lambda d: sampling.fold_in(key, d))(data)
     return jax.vmap(lambda k: init.obj(k, shape, dtype))(keys)
 
 
@@ -245,7 +246,7 @@ def _draw_group(name: str, key: jax.Array, group: _Group, out: dict[int, jax.Arr
         try:
             if count == 1:
                 with _mesh_context(group):  # the key too: under the caller's Explicit mesh its type would differ
-                    leaf_key = random.fold_in(key, group.data[start])
+                    leaf_key = sampling.fold_in(key, group.data[start])
                     value = _draw_one_jit(leaf_key, group.init, group.shape, group.dtype, Static(group.compute))
                 if group.final is not group.compute:
                     value = jax.device_put(value, group.final)

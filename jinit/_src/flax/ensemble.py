@@ -10,7 +10,7 @@ import jax
 import numpy as np
 from flax import nnx
 
-from jinit._src import validation
+from jinit._src.core import validation
 
 NAME = "flax.ensemble_init"
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import jax
 from flax import nnx
 
-from jinit._src import validation
+from jinit._src.core import validation
 from jinit._src.flax import engine, paths
 
 T = TypeVar("T")

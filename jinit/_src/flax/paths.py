@@ -23,8 +23,9 @@ import jax
 from flax import nnx
 from flax.core import meta
 
-from jinit._src import random, validation
-from jinit._src.types import Initializer
+from jinit._src.core import validation
+from jinit._src.core.types import Initializer
+from jinit._src.random import sampling
 
 #: How many existing paths an error message lists.
 SHOWN_PATHS = 8
@@ -75,7 +76,7 @@ def leaf_key(key: jax.Array, path: str) -> jax.Array:
     if not isinstance(path, str):
         raise TypeError(validation.error("flax.leaf_key", f"`path` must be a str; got {path!r}."))
     key = validation.key("flax.leaf_key", key)
-    return random.fold_in(key, path_hash(path))
+    return sampling.fold_in(key, path_hash(path))
 
 
 # ---------------------------------------------------------------------------

@@ -12,10 +12,10 @@ import math
 import numbers
 from typing import Any
 
-from jinit._src import validation
-from jinit._src.basic import Normal
-from jinit._src.types import DTypeLike
-from jinit._src.variance_scaling import MODES, VarianceScaling
+from jinit._src.core import validation
+from jinit._src.core.types import DTypeLike
+from jinit._src.schemes.basic import Normal
+from jinit._src.schemes.variance_scaling import MODES, VarianceScaling
 
 T_FIXUP_PARTS = ("encoder", "decoder", "embedding")
 # T-Fixup's encoder factor (Huang et al. 2020, Algorithm 1, step 3).

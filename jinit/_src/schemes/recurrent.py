@@ -18,10 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import laws, validation
-from jinit._src.base import InitializerBase, cast_constant, shard_like
-from jinit._src.orthogonal import compute_dtype, haar_orthogonal
-from jinit._src.types import DTypeLike, Moments, Sharding
+from jinit._src.core import laws, validation
+from jinit._src.core.base import InitializerBase, cast_constant, shard_like
+from jinit._src.core.types import DTypeLike, Moments, Sharding
+from jinit._src.schemes.orthogonal import compute_dtype, haar_orthogonal
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

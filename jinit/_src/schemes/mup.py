@@ -39,9 +39,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from jinit._src import validation
-from jinit._src.base import InitializerBase
-from jinit._src.types import Initializer, Moments, Sharding
+from jinit._src.core import validation
+from jinit._src.core.base import InitializerBase
+from jinit._src.core.types import Initializer, Moments, Sharding
 
 KINDS = ("input", "hidden", "output", "scalar")
 OPTIMIZERS = ("adam", "sgd")

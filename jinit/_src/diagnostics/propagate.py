@@ -54,11 +54,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import random, registry, validation
-from jinit._src.activations import get_activation
-from jinit._src.constant import zeros
-from jinit._src.progress import progress as progress_bar
-from jinit._src.types import Initializer
+from jinit._src.core import validation
+from jinit._src.core.types import Initializer
+from jinit._src.diagnostics import catalog
+from jinit._src.diagnostics.progress import progress as progress_bar
+from jinit._src.random import sampling
+from jinit._src.schemes.constant import zeros
+from jinit._src.theory.activations import get_activation
 
 NAME = "propagate"
 
@@ -251,7 +253,7 @@ def resolve_schemes(
     def one(label: str | None, spec: Any) -> tuple[str, Initializer, Initializer]:
         if isinstance(spec, str):
             try:
-                init = registry.get(spec).make()
+                init = catalog.get(spec).make()
             except ValueError as e:
                 raise ValueError(validation.error(caller, f"unknown scheme {spec!r} in `schemes` ({e}).")) from None
             return (label or spec, init, default_bias)
@@ -487,10 +489,12 @@ def _run(
     def per_seed(s: jax.Array, kernels: list[jax.Array], biases: list[jax.Array]) -> dict[str, jax.Array]:
         k = jax.random.fold_in(root, s)
         if x_shared is None:
-            x = random.normal(jax.random.fold_in(k, _INPUT), (batch, n_in), np.dtype(np.float32))
+            x = sampling.normal(jax.random.fold_in(k, _INPUT), (batch, n_in), np.dtype(np.float32))
         else:
             x = x_shared
-        r = random.normal(jax.random.fold_in(k, _READOUT), (n_out,), np.dtype(np.float32)) / np.float32(np.sqrt(n_out))
+        r = sampling.normal(jax.random.fold_in(k, _READOUT), (n_out,), np.dtype(np.float32)) / np.float32(
+            np.sqrt(n_out)
+        )
         out = _network(phi, kernels, biases, x, r)
         out["input_second_moment"] = jnp.mean(x * x)
         return out

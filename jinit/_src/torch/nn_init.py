@@ -57,11 +57,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import basic, fans, laws, random, validation
-from jinit._src.base import InitializerBase, cast_constant, shard_like
-from jinit._src.constant import Constant
-from jinit._src.orthogonal import Eye, compute_dtype, haar_orthogonal
-from jinit._src.types import DTypeLike, Moments, Sharding
+from jinit._src.core import fans, laws, validation
+from jinit._src.core.base import InitializerBase, cast_constant, shard_like
+from jinit._src.core.types import DTypeLike, Moments, Sharding
+from jinit._src.random import sampling
+from jinit._src.schemes import basic
+from jinit._src.schemes.constant import Constant
+from jinit._src.schemes.orthogonal import Eye, compute_dtype, haar_orthogonal
 
 LAYOUTS = ("flax", "torch")
 
@@ -130,7 +132,7 @@ def _draw_uniform(
 ) -> jax.Array:
     """U[low, high), drawn in float32 for half precision and rounded once."""
     cdt = compute_dtype(dtype)
-    u = random.uniform(key, shape, cdt, low, high, out_sharding=out_sharding)
+    u = sampling.uniform(key, shape, cdt, low, high, out_sharding=out_sharding)
     return u if cdt == dtype else u.astype(dtype)
 
 
@@ -139,7 +141,7 @@ def _draw_normal(
 ) -> jax.Array:
     """N(mean, std^2), drawn in float32 for half precision and rounded once."""
     cdt = compute_dtype(dtype)
-    z = random.normal(key, shape, cdt, out_sharding=out_sharding)
+    z = sampling.normal(key, shape, cdt, out_sharding=out_sharding)
     c = functools.partial(cast_constant, dtype=cdt)
     return _finish(z, c(std), c(mean), c(-np.inf), c(np.inf), dtype)
 
@@ -232,7 +234,7 @@ class TruncNormal(TorchInitializer):
         cdt = compute_dtype(dtype)
         lower, upper = self.std_bounds()
         lower, upper = max(lower, -TRUNC_CLAMP), min(upper, TRUNC_CLAMP)
-        z = random.truncated_normal(key, lower, upper, shape, cdt, out_sharding=out_sharding)
+        z = sampling.truncated_normal(key, lower, upper, shape, cdt, out_sharding=out_sharding)
         c = functools.partial(cast_constant, dtype=cdt)
         # mean + std * z can round past an absolute bound; torch's support is
         # [a, b]. (A bound beyond the dtype's range clips nothing: +-inf.)
@@ -448,9 +450,9 @@ class Sparse(TorchInitializer):
         return NORMAL_REACH * self.std
 
     def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        key_values, key_mask = random.split(key)
+        key_values, key_mask = sampling.split(key)
         w = _draw_normal(key_values, shape, dtype, 0.0, self.std, None)
-        bits = random.bits(key_mask, shape, jnp.uint32)
+        bits = sampling.bits(key_mask, shape, jnp.uint32)
         return shard_like(_zero_some(w, bits, self.out_axis(), self.num_zeros(shape)), out_sharding)
 
     def _moments(self, shape: tuple[int, ...]) -> Moments:

@@ -1,9 +1,11 @@
-"""Every public scheme, with the shapes its law is checked on.
+"""The shapes on which the test suite checks every public scheme's law.
 
-``jinit list``, ``jinit check`` and the generic tests (protocol, law, errors)
-iterate over this table, so a scheme added here is covered everywhere.
-Each entry has at least three law cases: a dense kernel, a conv kernel and a
-stacked kernel (with ``batch_axis`` where the scheme has one).
+Each scheme of the runtime catalog (``jinit._src.diagnostics.catalog``) has
+at least three law cases here: a dense kernel, a conv kernel and a stacked
+kernel (with ``batch_axis`` where the scheme has one). The generic tests
+(protocol, laws, errors, sharding, Flax) iterate over ``entries()``, so a
+scheme added to the catalog without cases here fails
+``test_every_catalog_entry_has_law_cases``.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-import jinit._src.basic as basic
-import jinit._src.constant as constant
-import jinit._src.orthogonal as orthogonal
-import jinit._src.stacked as stacked
-import jinit._src.variance_scaling as vs
-from jinit._src.types import Initializer
+import jinit._src.schemes.basic as basic
+import jinit._src.schemes.constant as constant
+import jinit._src.schemes.orthogonal as orthogonal
+import jinit._src.schemes.stacked as stacked
+import jinit._src.schemes.variance_scaling as vs
+from jinit._src.core.types import Initializer
+from jinit._src.diagnostics import catalog
 
 DENSE = (256, 512)
 CONV = (3, 3, 64, 128)
@@ -31,20 +34,20 @@ class Case:
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    """A public scheme: its dotted name under ``jinit``, a default instance, law cases."""
+    """A catalog entry with its law cases: ``name``, ``family``, ``make``, ``complex``, ``random``,
+    ``min_rank`` come from the catalog.
+
+    The protocol tests draw shape
+    ``{2: (8, 16), 3: (4, 8, 16), 4: (4, 3, 8, 16), 5: (4, 3, 3, 8, 16)}[max(min_rank, 2)]``
+    and check that a rank-``min_rank`` shape is accepted and a shape one rank lower is refused.
+    """
 
     name: str
     family: str
     make: Callable[[], Initializer]
     cases: Callable[[], tuple[Case, ...]]
-    #: whether the scheme defines complex dtypes
     complex: bool = False
-    #: whether the values depend on the key
     random: bool = True
-    #: the smallest rank ``make()`` accepts. The protocol tests draw shape
-    #: ``{2: (8, 16), 3: (4, 8, 16), 4: (4, 3, 8, 16), 5: (4, 3, 3, 8, 16)}[max(min_rank, 2)]``
-    #: and check that a rank-``min_rank`` shape ((), (16,), ... as above) is accepted
-    #: and a shape one rank lower is refused with a ValueError.
     min_rank: int = 2
 
 
@@ -170,7 +173,7 @@ def _entries_torch() -> list[Entry]:
     # Cases: a dense kernel, a conv kernel and a 3-D or 5-D one, in flax
     # layout, plus torch layout where the scheme has one; 2-D-only schemes use
     # two 2-D weights and a stack of them. Imported here: jinit.torch is optional.
-    import jinit._src.torch_init as tt
+    import jinit._src.torch.nn_init as tt
 
     conv3, conv5, torch5 = (3, 64, 128), (3, 3, 3, 32, 64), (64, 32, 3, 3, 3)
 
@@ -260,11 +263,11 @@ def _entries_modern() -> list[Entry]:
     # and IRNN are deterministic (random=False): their law is the distribution
     # of the entries over the array. mimetic (a coupled pair of kernels) and
     # lsuv (data-dependent) are not initializers and are tested in their own files.
-    import jinit._src.depth as depth
-    import jinit._src.mean_field as mean_field
-    import jinit._src.mup as mup
-    import jinit._src.recurrent as recurrent
-    import jinit._src.zero as zero
+    import jinit._src.schemes.depth as depth
+    import jinit._src.schemes.mup as mup
+    import jinit._src.schemes.recurrent as recurrent
+    import jinit._src.schemes.zero as zero
+    import jinit._src.theory.mean_field as mean_field
 
     def mup_readout() -> Initializer:
         return mup.initializer(vs.lecun_normal(), mup.WidthMultipliers("output", fan_in=4.0))
@@ -323,13 +326,13 @@ def _entries_modern() -> list[Entry]:
             complex=True,
         ),
         Entry(
-            "zer_o",
+            "zero_init",
             "zero",
-            zero.zer_o,
+            zero.zero_init,
             lambda: (
-                Case(zero.zer_o(), DENSE),
-                Case(zero.zer_o(hadamard_scale="paper"), CONV),
-                Case(zero.zer_o(), (512, 256)),
+                Case(zero.zero_init(), DENSE),
+                Case(zero.zero_init(hadamard_scale="paper"), CONV),
+                Case(zero.zero_init(), (512, 256)),
             ),
             random=False,
         ),
@@ -349,13 +352,18 @@ def _entries_modern() -> list[Entry]:
 
 
 def entries() -> list[Entry]:
-    """Every public scheme, in display order."""
-    return _entries_core() + _entries_torch() + _entries_modern()
+    """Every catalog scheme with its law cases, in the catalog's order."""
+    cases = {e.name: e.cases for e in _entries_core() + _entries_torch() + _entries_modern()}
+    missing = [e.name for e in catalog.entries() if e.name not in cases]
+    assert not missing, f"catalog schemes without law cases in tests/law_cases.py: {missing}"
+    return [
+        Entry(e.name, e.family, e.make, cases[e.name], complex=e.complex, random=e.random, min_rank=e.min_rank)
+        for e in catalog.entries()
+    ]
 
 
 def get(name: str) -> Entry:
     for e in entries():
         if e.name == name:
             return e
-    known = ", ".join(e.name for e in entries())
-    raise ValueError(f"jinit: unknown scheme {name!r}; known: {known}.")
+    raise ValueError(f"unknown scheme {name!r}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from jinit._src import validation
+from jinit._src.core import validation
 
 
 def normalize_axes(name: str, param: str, axes: int | tuple[int, ...], rank: int) -> tuple[int, ...]:

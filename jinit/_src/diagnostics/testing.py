@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src.types import DTypeLike, Initializer, Moments, Shape
+from jinit._src.core.types import DTypeLike, Initializer, Moments, Shape
 
 
 @dataclasses.dataclass(frozen=True)

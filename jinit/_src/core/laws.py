@@ -1,6 +1,6 @@
 """The laws, from the formulas: means, variances, bounds and kurtoses.
 
-This module must not import the samplers (``jinit._src.random``): it is the
+This module must not import the samplers (``jinit._src.random.sampling``): it is the
 oracle the tests hold the samplers to, and an oracle that shares code with
 what it checks proves nothing.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from jinit._src.types import Moments
+from jinit._src.core.types import Moments
 
 # Standard deviation of a standard normal truncated to [-2, 2]:
 # sqrt(1 - 4 phi(2) / (2 Phi(2) - 1)) with phi(2) = exp(-2) / sqrt(2 pi).

@@ -1,7 +1,7 @@
 """Activation names: the function, its parameter and its breakpoints.
 
 The breakpoints are where the function or a derivative jumps; quadrature
-splits the line there (``jinit._src.quadrature``).
+splits the line there (``jinit._src.theory.quadrature``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jinit._src import validation
+from jinit._src.core import validation
 
 
 @dataclasses.dataclass(frozen=True)

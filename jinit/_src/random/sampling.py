@@ -3,7 +3,7 @@
 Each function has the semantics and the values of its namesake in
 ``jax.random`` for the same key, bit for bit. For threefry2x32 keys (typed
 ``jax.random.key`` or legacy ``uint32[2]``) in jax's default *partitionable*
-mode, the bits come from :mod:`jinit._src.threefry`, an unrolled Threefry
+mode, the bits come from :mod:`jinit._src.random.threefry`, an unrolled Threefry
 that XLA fuses with the float conversion into one pass over memory (jax's
 own CPU lowering runs the 20 rounds as a rolled loop, several times slower).
 Everything else falls back to ``jax.random`` itself: other key
@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import threefry
+from jinit._src.random import threefry
 
 Sharding = Any
 

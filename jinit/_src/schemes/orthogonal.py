@@ -19,9 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import fans, householder, laws, random, validation
-from jinit._src.base import InitializerBase, cast_constant, shard_like
-from jinit._src.types import DTypeLike, Moments, Sharding
+from jinit._src.core import fans, laws, validation
+from jinit._src.core.base import InitializerBase, cast_constant, shard_like
+from jinit._src.core.types import DTypeLike, Moments, Sharding
+from jinit._src.random import householder, sampling
 
 
 def compute_dtype(dtype: np.dtype) -> np.dtype:
@@ -49,12 +50,12 @@ def haar_orthogonal(
       ``jax.random.orthogonal(key, rows, batch, dtype, cols)`` up to rounding;
     * ``method="householder"`` (and ``"auto"`` for larger real matrices):
       Stewart's product of Householder reflections built from the columns of
-      ``Z`` (:mod:`jinit._src.householder`): the same Haar law for half the
+      ``Z`` (:mod:`jinit._src.random.householder`): the same Haar law for half the
       flops, in matrix products, without LAPACK (jax's and torch's QR are
       several times slower on CPU), but values that differ from jax's.
     """
     tall, short = max(rows, cols), min(rows, cols)
-    z = random.normal(key, (*batch, tall, short), dtype)
+    z = sampling.normal(key, (*batch, tall, short), dtype)
     stewart = householder.use_stewart(short, dtype) if method == "auto" else method == "householder"
     if stewart:
         q = householder.haar_from_gaussian(z)

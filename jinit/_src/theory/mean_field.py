@@ -17,7 +17,7 @@ and correlation ``c^l`` between two inputs follow deterministic maps
   ``c* = 1``);
 * the edge of chaos: ``chi_1 = 1``, where ``xi_c`` diverges.
 
-Expectations are split Gauss-Legendre rules (``jinit._src.quadrature.nodes``)
+Expectations are split Gauss-Legendre rules (``jinit._src.theory.quadrature.nodes``)
 on [-16, 16] standard deviations, 20 nodes per piece. The pieces end at the
 activation's kinks (0 for relu), at |x| = 1/4, 1, 4, 16 (so a saturating
 unit seen at a large length, tanh(sqrt(q) z) with q = 1e4, is resolved) and
@@ -48,12 +48,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import quadrature, validation
-from jinit._src.activations import Activation, get_activation
-from jinit._src.basic import Normal
-from jinit._src.constant import zeros
-from jinit._src.types import Initializer
-from jinit._src.variance_scaling import VarianceScaling
+from jinit._src.core import validation
+from jinit._src.core.types import Initializer
+from jinit._src.schemes.basic import Normal
+from jinit._src.schemes.constant import zeros
+from jinit._src.schemes.variance_scaling import VarianceScaling
+from jinit._src.theory import quadrature
+from jinit._src.theory.activations import Activation, get_activation
 
 ActivationLike = str | Callable[[Any], Any]
 

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from jinit._src import laws, validation
-from jinit._src.propagate import LABELS, Propagation
-from jinit._src.types import DTypeLike, Initializer, Moments, Shape
+from jinit._src.core import laws, validation
+from jinit._src.core.types import DTypeLike, Initializer, Moments, Shape
+from jinit._src.diagnostics.propagate import LABELS, Propagation
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -664,7 +664,7 @@ def propagation(
 
 def _mean_field() -> Any:
     try:
-        from jinit._src import mean_field
+        from jinit._src.theory import mean_field
     except ImportError as e:  # pragma: no cover - until the theory module lands
         raise NotImplementedError("jinit.plot: the mean-field plots need jinit.mean_field.") from e
     return mean_field

@@ -36,9 +36,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import laws, validation
-from jinit._src.base import InitializerBase, shard_like
-from jinit._src.types import DTypeLike, Moments, Sharding
+from jinit._src.core import laws, validation
+from jinit._src.core.base import InitializerBase, shard_like
+from jinit._src.core.types import DTypeLike, Moments, Sharding
 
 SCALES = ("orthonormal", "paper")
 
@@ -112,7 +112,7 @@ def _hadamard_block_sum(a: int, b: int) -> int:
     return t + _hadamard_block_sum(a - t, t) + _hadamard_block_sum(t, b - t) - _hadamard_block_sum(a - t, b - t)
 
 
-def zer_o(hadamard_scale: str = "orthonormal", dtype: DTypeLike | None = None) -> ZerO:
+def zero_init(hadamard_scale: str = "orthonormal", dtype: DTypeLike | None = None) -> ZerO:
     """Builds ZerO, the deterministic initializer of Zhao et al. (2021).
 
     For a kernel ``(*k, in, out)`` (centre tap only for convolutions):
@@ -133,10 +133,10 @@ def zer_o(hadamard_scale: str = "orthonormal", dtype: DTypeLike | None = None) -
 
     Examples:
       >>> import jax, jinit
-      >>> jinit.zer_o()(jax.random.key(0), (2, 4))
+      >>> jinit.zero_init()(jax.random.key(0), (2, 4))
       Array([[ 0.5,  0.5,  0.5,  0.5],
              [ 0.5, -0.5,  0.5, -0.5]], dtype=float32)
-      >>> jinit.zer_o()(jax.random.key(0), (3, 2))
+      >>> jinit.zero_init()(jax.random.key(0), (3, 2))
       Array([[1., 0.],
              [0., 1.],
              [0., 0.]], dtype=float32)
@@ -146,7 +146,11 @@ def zer_o(hadamard_scale: str = "orthonormal", dtype: DTypeLike | None = None) -
       neural networks with only zeros and ones, arXiv:2110.12661;
       code: github.com/jiaweizzhao/ZerO-initialization.
     """
-    name = "zer_o"
+    name = "zero_init"
     return ZerO(
         hadamard_scale=validation.choice(name, "hadamard_scale", hadamard_scale, SCALES), dtype=dtype, name=name
     )
+
+
+#: The former name of :func:`zero_init`, kept as a plain alias (the same function).
+zer_o = zero_init

@@ -26,9 +26,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import fans, laws, random, validation
-from jinit._src.base import InitializerBase, cast_constant, is_complex, real_dtype
-from jinit._src.types import DTypeLike, Moments, Sharding
+from jinit._src.core import fans, laws, validation
+from jinit._src.core.base import InitializerBase, cast_constant, is_complex, real_dtype
+from jinit._src.core.types import DTypeLike, Moments, Sharding
+from jinit._src.random import sampling
 
 MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
@@ -80,21 +81,21 @@ class VarianceScaling(InitializerBase):
             return self._sample_complex(key, shape, dtype, variance, out_sharding)
         if self.distribution == "truncated_normal":
             stddev = np.sqrt(variance) / cast_constant(laws.TRUNCATED_NORMAL_STD, dtype)
-            return random.truncated_normal(key, -2.0, 2.0, shape, dtype, out_sharding=out_sharding) * stddev
+            return sampling.truncated_normal(key, -2.0, 2.0, shape, dtype, out_sharding=out_sharding) * stddev
         if self.distribution == "normal":
-            return random.normal(key, shape, dtype, out_sharding=out_sharding) * np.sqrt(variance)
+            return sampling.normal(key, shape, dtype, out_sharding=out_sharding) * np.sqrt(variance)
         bound = np.sqrt(cast_constant(3.0, dtype) * variance)
-        return random.uniform(key, shape, dtype, -1.0, 1.0, out_sharding=out_sharding) * bound
+        return sampling.uniform(key, shape, dtype, -1.0, 1.0, out_sharding=out_sharding) * bound
 
     def _sample_complex(
         self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, variance: np.ndarray, out_sharding: Sharding
     ) -> jax.Array:
         if self.distribution == "normal":
-            return random.normal(key, shape, dtype, out_sharding=out_sharding) * np.sqrt(variance)
+            return sampling.normal(key, shape, dtype, out_sharding=out_sharding) * np.sqrt(variance)
         real = real_dtype(dtype)
-        key_r, key_theta = random.split(key)
-        u = random.uniform(key_r, shape, real, out_sharding=out_sharding)
-        theta = 2 * np.pi * random.uniform(key_theta, shape, real, out_sharding=out_sharding).astype(dtype)
+        key_r, key_theta = sampling.split(key)
+        u = sampling.uniform(key_r, shape, real, out_sharding=out_sharding)
+        theta = 2 * np.pi * sampling.uniform(key_theta, shape, real, out_sharding=out_sharding).astype(dtype)
         if self.distribution == "uniform":
             # Uniform on the unit-variance disk: |w|^2 = 2 U.
             r = jnp.sqrt(2 * u).astype(dtype)

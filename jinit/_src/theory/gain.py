@@ -8,7 +8,7 @@ torch's ``calculate_gain`` table is partly empirical (tanh 5/3, selu 3/4):
 see ``jinit.torch.calculate_gain`` for that table.
 
 The expectation is computed by quadrature split at the activation's kinks
-(``jinit._src.quadrature``), accurate to about 1e-14 for the named
+(``jinit._src.theory.quadrature``), accurate to about 1e-14 for the named
 activations; callables are evaluated in float64.
 """
 
@@ -18,10 +18,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from jinit._src import quadrature, validation
-from jinit._src.activations import get_activation
-from jinit._src.types import Initializer
-from jinit._src.variance_scaling import glorot_uniform, he_normal, lecun_normal, variance_scaling
+from jinit._src.core import validation
+from jinit._src.core.types import Initializer
+from jinit._src.schemes.variance_scaling import glorot_uniform, he_normal, lecun_normal, variance_scaling
+from jinit._src.theory import quadrature
+from jinit._src.theory.activations import get_activation
 
 
 def second_moment(activation: str | Callable[[Any], Any], param: float | None = None, *, caller: str = "gain") -> float:

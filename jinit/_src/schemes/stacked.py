@@ -8,9 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import random, validation
-from jinit._src.base import InitializerBase, shard_like
-from jinit._src.types import Initializer, Moments, Sharding
+from jinit._src.core import validation
+from jinit._src.core.base import InitializerBase, shard_like
+from jinit._src.core.types import Initializer, Moments, Sharding
+from jinit._src.random import sampling
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -26,7 +27,7 @@ class Stacked(InitializerBase):
             raise ValueError(self._error(f"shape must start with n={self.n}; got shape={shape!r}."))
 
     def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        keys = jax.vmap(lambda i: random.fold_in(key, i))(jnp.arange(self.n, dtype=jnp.uint32))
+        keys = jax.vmap(lambda i: sampling.fold_in(key, i))(jnp.arange(self.n, dtype=jnp.uint32))
         out = jax.vmap(lambda k: self.init(k, shape[1:], dtype))(keys)
         return shard_like(out, out_sharding)
 

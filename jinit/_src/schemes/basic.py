@@ -9,9 +9,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import laws, random, validation
-from jinit._src.base import InitializerBase, cast_constant
-from jinit._src.types import DTypeLike, Moments, Sharding
+from jinit._src.core import laws, validation
+from jinit._src.core.base import InitializerBase, cast_constant
+from jinit._src.core.types import DTypeLike, Moments, Sharding
+from jinit._src.random import sampling
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -21,7 +22,7 @@ class Uniform(InitializerBase):
     scale: float = 1e-2
 
     def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        return random.uniform(key, shape, dtype, out_sharding=out_sharding) * cast_constant(self.scale, dtype)
+        return sampling.uniform(key, shape, dtype, out_sharding=out_sharding) * cast_constant(self.scale, dtype)
 
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         return laws.uniform_moments(0.0, self.scale)
@@ -35,7 +36,7 @@ class Normal(InitializerBase):
     kinds = validation.INEXACT_KINDS
 
     def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        return random.normal(key, shape, dtype, out_sharding=out_sharding) * cast_constant(self.stddev, dtype)
+        return sampling.normal(key, shape, dtype, out_sharding=out_sharding) * cast_constant(self.stddev, dtype)
 
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         if np.issubdtype(dtype, np.complexfloating):
@@ -75,9 +76,9 @@ class TruncatedNormal(InitializerBase):
             # bound of 9 is the same law, and half precision is drawn in float32.
             lo, hi = max(self.lower, -_INFINITE_BOUND), min(self.upper, _INFINITE_BOUND)
             wide = np.dtype(np.float32) if np.dtype(dtype).itemsize < 4 else dtype
-            z = random.truncated_normal(key, lo, hi, shape, wide, out_sharding=out_sharding).astype(dtype)
+            z = sampling.truncated_normal(key, lo, hi, shape, wide, out_sharding=out_sharding).astype(dtype)
         else:
-            z = random.truncated_normal(key, self.lower, self.upper, shape, dtype, out_sharding=out_sharding)
+            z = sampling.truncated_normal(key, self.lower, self.upper, shape, dtype, out_sharding=out_sharding)
         return z * cast_constant(self.stddev, dtype)
 
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:

@@ -30,9 +30,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import random, validation
-from jinit._src.orthogonal import compute_dtype
-from jinit._src.types import DTypeLike, Moments
+from jinit._src.core import validation
+from jinit._src.core.types import DTypeLike, Moments
+from jinit._src.random import sampling
+from jinit._src.schemes.orthogonal import compute_dtype
 
 CIRCUITS = ("qk", "vo")
 # The paper's values for ViTs (Trockman & Kolter 2023, section 4).
@@ -87,7 +88,7 @@ class Mimetic:
         validation.key("mimetic", key)
         cdt = compute_dtype(validation.dtype("mimetic", self.dtype if dtype is None else dtype, validation.FLOAT_KINDS))
         shape = (h, d, d) if self.circuit == "qk" else (d, d)
-        z = random.normal(key, shape, cdt) * np.asarray(1.0 / math.sqrt(d), cdt)
+        z = sampling.normal(key, shape, cdt) * np.asarray(1.0 / math.sqrt(d), cdt)
         eye = jnp.eye(d, dtype=cdt).reshape((1,) * (len(shape) - 2) + (d, d))
         return z * np.asarray(self.alpha, cdt) + eye * np.asarray(self.sign * self.beta, cdt)
 

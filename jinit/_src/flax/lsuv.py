@@ -39,8 +39,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jinit._src import validation
-from jinit._src.orthogonal import compute_dtype, orthogonal
+from jinit._src.core import validation
+from jinit._src.schemes.orthogonal import compute_dtype, orthogonal
 
 NAME = "flax.lsuv"
 #: Layer types whose kernel is ``(*kernel_size, in, out)``.

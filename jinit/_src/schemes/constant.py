@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import laws, validation
-from jinit._src.base import InitializerBase
-from jinit._src.types import DTypeLike, Moments, Sharding
+from jinit._src.core import laws, validation
+from jinit._src.core.base import InitializerBase
+from jinit._src.core.types import DTypeLike, Moments, Sharding
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src import validation
-from jinit._src.types import DTypeLike, Moments, Shape, Sharding
+from jinit._src.core import validation
+from jinit._src.core.types import DTypeLike, Moments, Shape, Sharding
 
 OVERFLOW_SIGMAS = 9.0
 
