@@ -96,3 +96,36 @@ def test_a_wrong_import_is_caught(tmp_path: pathlib.Path) -> None:
     bad.write_text("def f():\n    from jinit._src.schemes import basic\n")
     found = [m for m in imports_of(bad) if room_of(m) == "schemes"]
     assert found and RANK["schemes"] > RANK["core"]
+
+
+def test_top_level_names_are_the_same_for_type_checkers_and_at_run_time() -> None:
+    """``jinit/__init__.py`` lists each name twice (the lazy table and the TYPE_CHECKING imports): they must agree."""
+    import jinit
+
+    tree = ast.parse((ROOT / "__init__.py").read_text())
+    static: dict[str, tuple[str, str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom) and imp.module is not None
+                for alias in imp.names:
+                    static[alias.asname or alias.name] = (imp.module, alias.name)
+    runtime = {**jinit._EXPORTS, **{s: ("jinit", s) for s in jinit._SUBMODULES}}
+    assert static == runtime
+    for name in jinit.__all__:
+        assert getattr(jinit, name) is not None
+
+
+def test_import_jinit_and_the_cli_list_do_not_import_jax() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, contextlib\n"
+        "import jinit\n"
+        "from jinit._src import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    cli.main(['list'])\n"
+        "assert 'jax' not in sys.modules, sorted(m for m in sys.modules if m.startswith('jax'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import law_cases
 import pytest
 
@@ -28,8 +26,7 @@ def test_list(capsys):
     table = rows(out, NAMES)
     assert set(table) == set(NAMES), set(NAMES) - set(table)
     for e in law_cases.entries():
-        assert e.family in table[e.name]
-        assert type(e.make()).__name__ in table[e.name]
+        assert table[e.name].split() == [e.name, e.family]
     assert f"{len(NAMES)} schemes" in out
 
 
@@ -84,17 +81,13 @@ def test_check_fails_when_the_tolerance_cannot_hold(capsys):
 def test_unknown_scheme(capsys):
     assert cli.main(["check", "nope"]) == 2
     err = capsys.readouterr().err
-    assert re.search(r"error: jinit: unknown scheme 'nope'; known: .*he_normal", err)
+    assert "error: jinit check: unknown scheme 'nope'. See `jinit list`." in err
 
 
 def test_bad_shape(capsys):
-    with pytest.raises(SystemExit) as info:
-        cli.main(["check", "he_normal", "--shape", "3x?"])
-    assert info.value.code == 2
+    assert cli.main(["check", "he_normal", "--shape", "3x?"]) == 2
     assert "shape must look like 256,512 or 3x3x64x128; got '3x?'" in capsys.readouterr().err
 
 
 def test_no_command(capsys):
-    with pytest.raises(SystemExit) as info:
-        cli.main([])
-    assert info.value.code == 2
+    assert cli.main([]) == 2

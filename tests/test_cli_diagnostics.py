@@ -57,7 +57,7 @@ def test_propagate_errors(capsys):
     assert cli.main(["propagate", "--schemes", "nope", "--depth", "2", "--width", "4"]) == 2
     assert "jinit.propagate: unknown scheme 'nope'" in capsys.readouterr().err
     assert cli.main(["propagate", "--depth", "0"]) == 2
-    assert "`depth` must be at least 1; got depth=0" in capsys.readouterr().err
+    assert "argument --depth: must be in [1, 2147483647]; got 0" in capsys.readouterr().err
 
 
 def test_explain_he_normal(capsys):
@@ -94,7 +94,7 @@ def test_explain_non_iid_scheme(capsys):
 
 def test_explain_errors(capsys):
     assert cli.main(["explain", "nope"]) == 2
-    assert "unknown scheme 'nope'" in capsys.readouterr().err
+    assert "jinit explain: unknown scheme 'nope'" in capsys.readouterr().err
     assert cli.main(["explain", "orthogonal", "--shape", "5"]) == 2
     assert "shape needs at least 2 dimensions" in capsys.readouterr().err
 

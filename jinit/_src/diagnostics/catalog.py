@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinit._src.core.types import Initializer
+if TYPE_CHECKING:
+    from jinit._src.core.types import Initializer
 
 DENSE = (256, 512)
 CONV = (3, 3, 64, 128)
