@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import subprocess
@@ -15,6 +16,7 @@ from matplotlib.collections import LineCollection, PolyCollection, QuadMesh
 
 import jinit
 import jinit.torch
+from jinit._src.core.base import InitializerBase
 
 plt = jinit.plot.pyplot()  # Agg when headless
 ENTRIES = law_cases.entries()
@@ -43,16 +45,50 @@ def _density_moments(d: jinit.plot.Density) -> tuple[float, float]:
     return m1, m2 - m1 * m1
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
-def test_density_has_the_law_of_moments(entry):
-    """The density (written from the family's fields) and ``moments`` (from the formula) agree."""
-    case = entry.cases()[0]
-    d = jinit.plot.density(case.init, case.shape)
-    law = case.init.moments(case.shape)
+def _assert_density_has_the_law(init, shape):
+    d = jinit.plot.density(init, shape)
+    law = init.moments(shape)
     mean, var = _density_moments(d)
     scale = math.sqrt(law.variance) + abs(law.mean)
-    assert math.isclose(mean, law.mean, abs_tol=1e-9 * scale), (mean, law.mean)
-    assert math.isclose(var, law.variance, rel_tol=1e-7, abs_tol=1e-12), (var, law.variance)
+    assert math.isclose(mean, law.mean, abs_tol=1e-9 * scale), (init, shape, mean, law.mean)
+    assert math.isclose(var, law.variance, rel_tol=1e-7, abs_tol=1e-12), (init, shape, var, law.variance)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+def test_density_has_the_law_of_moments(entry):
+    """Every law case: the density (each scheme's ``_density``) and ``moments`` (from the formula) agree."""
+    for case in entry.cases():
+        _assert_density_has_the_law(case.init, case.shape)
+
+
+def _mup(init, zero_readout=False):
+    return jinit.mup.initializer(init, jinit.mup.WidthMultipliers("output", fan_in=4.0), zero_readout=zero_readout)
+
+
+# Wrappers take the density of the initializer they wrap (muP scales it by sqrt(variance_scale)).
+WRAPPED = [
+    ("mup.orthogonal", _mup(jinit.orthogonal()), (8, 4)),
+    ("mup.eye", _mup(jinit.eye(-2.0)), (8, 4)),
+    ("mup.truncated_normal", _mup(jinit.truncated_normal(1.0, lower=-1.0, upper=3.0)), (8, 4)),
+    ("mup.torch.sparse", _mup(jinit.torch.sparse(0.2)), (8, 4)),
+    ("mup.zero_readout", _mup(jinit.lecun_normal(), zero_readout=True), (8, 4)),
+    ("stacked.stacked.eye", jinit.stacked(jinit.stacked(jinit.eye(), 2), 3), (3, 2, 4, 6)),
+    ("stacked.zero_init", jinit.stacked(jinit.zero_init(), 2), (2, 3, 3, 5, 12)),
+]
+
+
+@pytest.mark.parametrize(("name", "init", "shape"), WRAPPED, ids=[c[0] for c in WRAPPED])
+def test_wrapped_density_has_the_law_of_moments(name, init, shape):
+    _assert_density_has_the_law(init, shape)
+
+
+def test_scaled_density():
+    d = jinit.plot.density(jinit.uniform(1.0), (4,)).scaled(-2.0)  # U(0, 1) times -2: U(-2, 0)
+    assert d.family == "uniform" and d.support == (-2.0, 0.0)
+    np.testing.assert_allclose(d.pdf(np.array([-1.5, -0.5, 0.5])), [0.5, 0.5, 0.0])
+    d = jinit.plot.density(jinit.eye(3.0), (2, 4)).scaled(0.5)
+    assert d.atoms == ((1.5, 0.25), (0.0, 0.75))
+    assert jinit.plot.density(jinit.normal(1.0), (4,)).scaled(0.0).atoms == ((0.0, 1.0),)
 
 
 # A quick sample of families for the draw-against-density test (each draws 64k values).
@@ -68,6 +104,7 @@ FIT_CASES = [
     ("stacked", jinit.stacked(jinit.lecun_uniform(), 4), (4, 128, 128)),
     ("torch.trunc_normal", jinit.torch.trunc_normal(0.5, 2.0, 1.0, 2.5), (256, 256)),
     ("torch.sparse", jinit.torch.sparse(0.2), (256, 256)),
+    ("mup.orthogonal", _mup(jinit.orthogonal()), (512, 128)),
 ]
 
 
@@ -105,16 +142,50 @@ def test_density_formulas():
     np.testing.assert_allclose(d.probabilities(edges), np.full(10, (1 / 3) / 10), rtol=1e-4)  # as documented
 
 
+def test_deterministic_atoms_are_the_shares_of_the_array():
+    """ZerO and IRNN: each atom is a value the array holds (rounded to the dtype) with its exact share."""
+    for init, shape in [(jinit.zero_init(), (3, 3, 5, 12)), (jinit.irnn(-0.3), (2, 3, 6)), (jinit.irnn(0.1), (4, 8))]:
+        for dtype in (np.float32, jax.numpy.bfloat16):
+            d = jinit.plot.density(init, shape, dtype)
+            w = np.asarray(init(jax.random.key(0), shape, dtype)).astype(np.float64)
+            values, counts = np.unique(w, return_counts=True)
+            assert d.atoms == tuple(zip(values.tolist(), (counts / w.size).tolist(), strict=True)), (init, dtype)
+
+
 def test_density_errors():
     with pytest.raises(ValueError, match=r"jinit.plot.density: complex draws have no density on the real line"):
         jinit.plot.density(jinit.he_normal(), (4, 4), np.complex64)
+    with pytest.raises(ValueError, match=r"jinit.plot.density: complex draws .*; got dtype=complex64"):
+        jinit.plot.density(jinit.normal(dtype=np.complex64), (4, 4))
+    with pytest.raises(ValueError, match=r"jinit.plot.density: an empty shape has no entries, so no density"):
+        jinit.plot.density(jinit.he_normal(), (0, 4))
+    # The scheme's own checks of the shape, as when drawing.
+    with pytest.raises(ValueError, match=r"jinit.stacked: shape must start with n=4"):
+        jinit.plot.density(jinit.stacked(jinit.he_normal(), 4), (3, 4, 4))
+    with pytest.raises(ValueError, match=r"jinit.torch.sparse: shape needs 2 dimensions"):
+        jinit.plot.density(jinit.torch.sparse(0.1), (4,))
 
     class Odd:
         def __call__(self, key, shape, dtype=None, out_sharding=None):
             return jax.numpy.zeros(shape)
 
-    with pytest.raises(NotImplementedError, match=r"jinit.plot.density: no law known for"):
-        jinit.plot.density(Odd(), (4, 4))
+    # A user's own initializer (alone or wrapped) has no law to read a density from.
+    for init in (Odd(), jinit.stacked(Odd(), 2)):
+        with pytest.raises(TypeError, match=r"jinit.plot.density: needs a jinit initializer .*; got <.*Odd object"):
+            jinit.plot.density(init, (2, 4, 4))
+
+
+def test_a_scheme_without_a_density_says_so():
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Halves(InitializerBase):
+        def _sample(self, key, shape, dtype, out_sharding):
+            return jax.numpy.full(shape, 0.5, dtype)
+
+        def _law(self, shape, dtype):
+            return None
+
+    with pytest.raises(NotImplementedError, match=r"jinit.plot.density: Halves defines no density"):
+        jinit.plot.density(Halves(), (4, 4))
 
 
 def test_histogram_artists():

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jinit._src.core import validation
+from jinit._src.core.densities import Density
 from jinit._src.core.types import DTypeLike, Moments, Shape, Sharding
 
 OVERFLOW_SIGMAS = 9.0
@@ -108,6 +109,10 @@ class InitializerBase:
 
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments | None:
         raise NotImplementedError
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> Density:
+        """The density of one entry (``jinit.plot.density``), written from the law's family."""
+        raise NotImplementedError(validation.error("plot.density", f"{type(self).__name__} defines no density."))
 
     def _error(self, message: str) -> str:
         return validation.error(self.name, message)

@@ -2,9 +2,10 @@
 
 Two halves:
 
-* the law of one entry as a density, from the initializer's family and
-  fields (``density``), and a chi-square test of draws against it
-  (``goodness_of_fit``): pure numpy, no matplotlib;
+* the law of one entry as a density, which each scheme writes from its
+  law (``density``; the families are in ``jinit._src.core.densities``), and
+  a chi-square test of draws against it (``goodness_of_fit``): pure numpy,
+  no matplotlib;
 * the figures (``histogram``, ``depth_profile``, ``propagation``,
   ``length_map``, ``chi1_map``): matplotlib is imported when the first one
   is drawn, with the Agg backend when no display is available.
@@ -23,188 +24,32 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from jinit._src.core import laws, validation
-from jinit._src.core.types import DTypeLike, Initializer, Moments, Shape
+from jinit._src.core import densities, validation
+from jinit._src.core.densities import Density
+from jinit._src.core.types import DTypeLike, Initializer, Shape
 from jinit._src.diagnostics.propagate import LABELS, Propagation
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-# Where a normal density is drawn and integrated: mean +- 8 standard deviations
-# (the mass outside is 1.2e-15, below one draw in any histogram we make).
-NORMAL_SPAN = 8.0
-# Gauss-Legendre nodes per bin when integrating a density over histogram bins.
-_NODES_PER_BIN = 16
-# Grid points of the numerical CDF that places equiprobable bins.
-_CDF_GRID = 20001
-
-
 # ---------------------------------------------------------------------------
 # Densities (no matplotlib)
 
 
-@dataclasses.dataclass(frozen=True)
-class Density:
-    """The law of one entry: a continuous part and point masses.
-
-    Attributes:
-      family: a short name of the law (``"normal"``, ``"truncated_normal"``,
-        ``"uniform"``, ``"haar_entry"``, ``"constant"``, ...).
-      description: the law in words, with its parameters.
-      pdf: the density of the continuous part (it integrates to
-        ``1 - sum of the atoms' masses``); None if there is none.
-      support: the interval holding the continuous part (finite: a normal's
-        is cut at ``NORMAL_SPAN`` standard deviations).
-      atoms: ``(value, mass)`` pairs.
-    """
-
-    family: str
-    description: str
-    pdf: Callable[[np.ndarray], np.ndarray] | None
-    support: tuple[float, float]
-    atoms: tuple[tuple[float, float], ...] = ()
-
-    @property
-    def continuous_mass(self) -> float:
-        """The mass of the continuous part."""
-        return 0.0 if self.pdf is None else 1.0 - sum(m for _, m in self.atoms)
-
-    def probabilities(self, edges: np.ndarray) -> np.ndarray:
-        """The continuous part's mass in each bin ``[edges[i], edges[i + 1])``."""
-        edges = np.asarray(edges, dtype=np.float64)
-        if self.pdf is None:
-            return np.zeros(len(edges) - 1)
-        t, w = np.polynomial.legendre.leggauss(_NODES_PER_BIN)
-        lo = np.clip(edges[:-1], *self.support)
-        hi = np.clip(edges[1:], *self.support)
-        half = 0.5 * (hi - lo)
-        x = 0.5 * (hi + lo)[:, None] + half[:, None] * t[None, :]
-        return np.sum(self.pdf(x) * w[None, :], axis=1) * half
-
-    def quantile_edges(self, bins: int) -> np.ndarray:
-        """``bins + 1`` edges that cut the continuous part into equal masses.
-
-        The CDF is integrated on a grid of ``_CDF_GRID`` points and inverted
-        linearly: each bin's mass is exact to about 1e-4 relative (worst next
-        to a singular end of the support, as for small orthogonal matrices).
-        """
-        lo, hi = self.support
-        grid = np.linspace(lo, hi, _CDF_GRID)
-        mass = self.probabilities(grid)
-        cdf = np.concatenate([[0.0], np.cumsum(mass)])
-        cdf /= cdf[-1]
-        keep = np.concatenate([[True], np.diff(cdf) > 0])
-        targets = np.linspace(0.0, 1.0, bins + 1)
-        edges = np.interp(targets, cdf[keep], grid[keep])
-        edges[0], edges[-1] = lo, hi
-        return edges
-
-
-def _normal_pdf(mean: float, std: float, weight: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
-    c = weight / (std * math.sqrt(2.0 * math.pi))
-    return lambda x: c * np.exp(-0.5 * ((np.asarray(x) - mean) / std) ** 2)
-
-
-def _normal(mean: float, std: float, what: str) -> Density:
-    return Density(
-        "normal",
-        f"{what}N({mean:.4g}, {std:.4g}^2)",
-        _normal_pdf(mean, std),
-        (mean - NORMAL_SPAN * std, mean + NORMAL_SPAN * std),
-    )
-
-
-def _truncated(mean: float, std: float, lower: float, upper: float, what: str = "") -> Density:
-    """N(mean, std^2) truncated to [mean + lower std, mean + upper std]."""
-    lo, hi = max(lower, -NORMAL_SPAN - 30.0), min(upper, NORMAL_SPAN + 30.0)
-    z = 0.5 * (math.erf(hi / math.sqrt(2.0)) - math.erf(lo / math.sqrt(2.0)))
-    base = _normal_pdf(mean, std, 1.0 / z)
-    a, b = mean + std * lo, mean + std * hi
-
-    def pdf(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        return np.where((x >= a) & (x <= b), base(x), 0.0)
-
-    desc = f"{what}N({mean:.4g}, {std:.4g}^2) truncated to [{a:.4g}, {b:.4g}]"
-    return Density("truncated_normal", desc, pdf, (max(a, mean - NORMAL_SPAN * std), min(b, mean + NORMAL_SPAN * std)))
-
-
-def _uniform(low: float, high: float, what: str = "") -> Density:
-    c = 1.0 / (high - low)
-
-    def pdf(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        return np.where((x >= low) & (x <= high), c, 0.0)
-
-    return Density("uniform", f"{what}U({low:.4g}, {high:.4g})", pdf, (low, high))
-
-
-def _haar_entry(m: int, scale: float, weight: float = 1.0) -> Density:
-    """One entry of ``scale`` times a uniform unit vector in R^m.
-
-    Its density is ``c (1 - (x/scale)^2)^((m - 3)/2) / scale`` on
-    [-scale, scale], c = Gamma(m/2) / (sqrt(pi) Gamma((m - 1)/2)): the
-    marginal of the uniform law on the sphere (x^2 ~ Beta(1/2, (m-1)/2)).
-    A column (or row) of a Haar orthogonal matrix is such a vector.
-    """
-    if m == 1:
-        return Density(
-            "haar_entry", f"+-{scale:.4g}", None, (-scale, scale), ((-scale, weight / 2), (scale, weight / 2))
-        )
-    log_c = math.lgamma(m / 2) - 0.5 * math.log(math.pi) - math.lgamma((m - 1) / 2)
-    power = (m - 3) / 2
-
-    def pdf(x: np.ndarray) -> np.ndarray:
-        u = np.asarray(x) / scale
-        inside = np.abs(u) < 1
-        safe = np.where(inside, 1.0 - u * u, 1.0)
-        return np.where(inside, weight * np.exp(log_c + power * np.log(safe)) / scale, 0.0)
-
-    desc = f"an entry of {scale:.4g} x a uniform unit vector in R^{m} (density ~ (1 - x^2)^{power:g})"
-    return Density("haar_entry", desc, pdf, (-scale, scale))
-
-
-def _solve_truncation(ratio: float) -> float:
-    """The symmetric truncation a (std units) with a^2 / Var(Z | |Z| <= a) = ratio."""
-
-    def f(a: float) -> float:
-        m = laws.truncated_standard_normal_raw_moments(-a, a, 2)
-        return a * a / m[2] - ratio
-
-    lo, hi = 1e-3, 40.0
-    if f(lo) > 0 or f(hi) < 0:
-        raise ValueError("no symmetric truncated normal has these moments")
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if f(mid) < 0:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
-def _fields(init: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(init) and not isinstance(init, type):
-        return {f.name: getattr(init, f.name) for f in dataclasses.fields(init)}
-    return {}
-
-
 def density(init: Initializer, shape: Shape, dtype: DTypeLike | None = None) -> Density:
-    """The density of one entry of ``init(key, shape, dtype)``, from its family.
+    """The density of one entry of ``init(key, shape, dtype)``, from its law.
 
-    The family is read from the initializer's class and fields (variance
-    scaling with its ``distribution``; normal, truncated normal and uniform
-    with their parameters; constants; orthogonal matrices, whose entries are
-    those of a uniform unit vector; delta-orthogonal and identity kernels,
-    with their point masses; stacked initializers). Otherwise it is inferred
-    from ``init.moments``: a normal when the excess kurtosis is 0 and the
-    law unbounded, a uniform when it is -6/5 and bounded, a symmetric
-    truncated normal when bounded in between, a point mass when the
-    variance is 0.
+    Each jinit scheme writes its own (its ``_density``, beside its
+    ``moments``) from the family and parameters of its law: variance scaling
+    with its ``distribution``; normal, truncated normal and uniform with their
+    parameters; constants; orthogonal matrices, whose entries are those of a
+    uniform unit vector; delta-orthogonal and identity kernels, with their
+    point masses; deterministic kernels (ZerO, IRNN) with the share of each
+    value; stacked and muP-scaled initializers, from the one they wrap.
 
     Args:
-      init: an initializer.
+      init: a jinit initializer.
       shape: the shape it is called with (fans depend on it).
       dtype: a real dtype (complex draws have no density on the line).
 
@@ -212,8 +57,10 @@ def density(init: Initializer, shape: Shape, dtype: DTypeLike | None = None) -> 
       A :class:`Density`.
 
     Raises:
-      ValueError: for a complex dtype.
-      NotImplementedError: when neither the family nor the moments pin the law down.
+      ValueError: for a complex dtype, an empty shape, or a shape or dtype
+        the scheme does not define.
+      TypeError: for an object that is not a jinit initializer (there is no
+        law to read the density from).
 
     Examples:
       >>> import jinit
@@ -222,125 +69,16 @@ def density(init: Initializer, shape: Shape, dtype: DTypeLike | None = None) -> 
       ('uniform', [-0.2449, 0.2449])
     """
     name = "plot.density"
+    method = densities.density_method(init)
     shape = validation.shape(name, shape)
     dt = None if dtype is None else np.dtype(dtype)
-    if dt is not None and np.issubdtype(dt, np.complexfloating):
-        raise ValueError(validation.error(name, f"complex draws have no density on the real line; got dtype={dt}."))
-    if isinstance(getattr(init, "dtype", None), type) or getattr(init, "dtype", None) is not None:
-        own = np.dtype(init.dtype)  # type: ignore[attr-defined]
-        if dt is None and np.issubdtype(own, np.complexfloating):
-            raise ValueError(
-                validation.error(name, f"complex draws have no density on the real line; got dtype={own}.")
-            )
-    cls = type(init).__name__
-    f = _fields(init)
-
-    if cls == "Stacked":
-        return density(f["init"], shape[1:], dtype)
-    mro = {c.__name__ for c in type(init).__mro__}
-    if "Constant" in mro and "value" in f:
-        v = float(f["value"])
-        return Density("constant", f"the constant {v:.4g}", None, (v, v), ((v, 1.0),))
-    if "Eye" in mro or cls == "Dirac":
-        # Two values: the gain (1 for dirac) on the identity's entries, 0 elsewhere; the law's mean gives the share.
-        g = float(f.get("gain", 1.0))
-        p = _law(init, shape, dtype).mean / g
-        return Density(
-            "eye",
-            f"{g:.4g} on the identity's entries ({p:.3g}), 0 elsewhere",
-            None,
-            (min(0.0, g), max(0.0, g)),
-            ((g, p), (0.0, 1.0 - p)),
-        )
-    if hasattr(init, "matrix_shape") and ("scale" in f or "gain" in f) and cls != "DeltaOrthogonal":
-        rows, cols = init.matrix_shape(shape)
-        return _haar_entry(max(rows, cols), float(f.get("scale", f.get("gain", 1.0))))
-    if cls == "Sparse" and hasattr(init, "num_zeros"):
-        p0 = init.num_zeros(shape) / shape[init.out_axis()]  # type: ignore[attr-defined]
-        std = float(f["std"])
-        if p0 >= 1.0:
-            return Density("constant", "the constant 0", None, (0.0, 0.0), ((0.0, 1.0),))
-        return Density(
-            "sparse",
-            f"0 with probability {p0:.3g}, else N(0, {std:.4g}^2)",
-            _normal_pdf(0.0, std, 1.0 - p0),
-            (-NORMAL_SPAN * std, NORMAL_SPAN * std),
-            ((0.0, p0),),
-        )
-    if cls == "TruncNormal" and {"mean", "std", "a", "b"} <= f.keys():
-        # torch's trunc_normal: absolute bounds a, b.
-        m, sd = float(f["mean"]), float(f["std"])
-        return _truncated(m, sd, (float(f["a"]) - m) / sd, (float(f["b"]) - m) / sd)
-    if cls == "DeltaOrthogonal":
-        taps = math.prod(shape[:-2])
-        inner = _haar_entry(shape[-1], float(f["scale"]), 1.0 / taps)
-        if taps == 1:
-            return inner
-        atoms = ((0.0, 1.0 - 1.0 / taps), *inner.atoms)
-        return Density(
-            "delta_orthogonal", f"0 off the centre tap; there, {inner.description}", inner.pdf, inner.support, atoms
-        )
-    if "distribution" in f and hasattr(init, "variance"):
-        v = float(init.variance(shape))
-        what = f"scale {f.get('scale', 1):.4g} / {f.get('mode', 'fan')}: "
-        if f["distribution"] == "normal":
-            return _normal(0.0, math.sqrt(v), what)
-        if f["distribution"] == "uniform":
-            b = math.sqrt(3.0 * v)
-            return _uniform(-b, b, what)
-        if f["distribution"] == "truncated_normal":
-            return _truncated(0.0, math.sqrt(v) / laws.TRUNCATED_NORMAL_STD, -2.0, 2.0, what)
-    if cls == "Normal" and "stddev" in f:
-        return _normal(0.0, float(f["stddev"]), "")
-    if cls == "TruncatedNormal" and {"stddev", "lower", "upper"} <= f.keys():
-        return _truncated(0.0, float(f["stddev"]), float(f["lower"]), float(f["upper"]))
-    if cls == "Uniform" and "scale" in f:
-        return _uniform(0.0, float(f["scale"]))
-    if getattr(type(init), "random", True) is False:
-        return _deterministic(init, shape, dtype)
-    return _from_moments(init, shape, dtype)
-
-
-def _deterministic(init: Initializer, shape: tuple[int, ...], dtype: DTypeLike | None) -> Density:
-    """A scheme whose values do not depend on the key (ZerO, IRNN, ...): its law is the share of each value."""
-    w = np.asarray(init(jax.random.key(0), shape, dtype)).astype(np.float64).ravel()
-    values, counts = np.unique(w, return_counts=True)
-    atoms = tuple((float(v), float(c) / w.size) for v, c in zip(values, counts, strict=True))
-    desc = f"{len(values)} values (deterministic): " + ", ".join(f"{v:.4g} ({m:.3g})" for v, m in atoms[:4])
-    return Density("deterministic", desc + (", ..." if len(atoms) > 4 else ""), None, (values[0], values[-1]), atoms)
-
-
-def _law(init: Initializer, shape: tuple[int, ...], dtype: DTypeLike | None) -> Moments:
-    moments_fn = getattr(init, "moments", None)
-    law = None if moments_fn is None else moments_fn(shape, dtype)
-    if law is None:
-        raise NotImplementedError(validation.error("plot.density", f"no law known for {init!r} with shape={shape!r}."))
-    return law
-
-
-def _from_moments(init: Initializer, shape: tuple[int, ...], dtype: DTypeLike | None) -> Density:
-    name = "plot.density"
-    law = _law(init, shape, dtype)
-    mean, var = float(law.mean), float(law.variance)
-    if var == 0.0:
-        return Density("constant", f"the constant {mean:.4g}", None, (mean, mean), ((mean, 1.0),))
-    k = law.excess_kurtosis
-    if not law.iid and k is None and mean == 0.0 and law.bound is not None and "Orthogonal" in type(init).__name__:
-        # scale times a Haar (semi-)orthogonal matrix: |w| <= scale and Var = scale^2 / max(rows, cols).
-        m = law.bound**2 / var
-        if abs(m - round(m)) < 1e-6 * m:
-            return _haar_entry(round(m), law.bound)
-    if law.iid and k is not None and law.interval is None:
-        if law.bound is None and abs(k) < 1e-9:
-            return _normal(mean, math.sqrt(var), "")
-        if law.bound is not None and abs(k + 1.2) < 1e-9:
-            return _uniform(mean - law.bound, mean + law.bound)
-        if law.bound is not None and -1.2 < k < 0.0:
-            a = _solve_truncation(law.bound**2 / var)
-            return _truncated(mean, law.bound / a, -a, a)
-    raise NotImplementedError(
-        validation.error(name, f"the moments of {init!r} do not pin down a density (law {law}); add its family.")
-    )
+    drawn = dt if dt is not None or init.dtype is None else np.dtype(init.dtype)  # type: ignore[attr-defined]
+    if drawn is not None and np.issubdtype(drawn, np.complexfloating):
+        raise ValueError(validation.error(name, f"complex draws have no density on the real line; got dtype={drawn}."))
+    if math.prod(shape) == 0:
+        raise ValueError(validation.error(name, f"an empty shape has no entries, so no density; got shape={shape!r}."))
+    init.moments(shape, dt)  # type: ignore[attr-defined]  # the scheme's own checks of shape and dtype
+    return method(shape, dt)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src.core import laws, validation
+from jinit._src.core import densities, laws, validation
 from jinit._src.core.base import InitializerBase, cast_constant
 from jinit._src.core.types import DTypeLike, Moments, Sharding
 from jinit._src.random import sampling
@@ -27,6 +27,9 @@ class Uniform(InitializerBase):
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         return laws.uniform_moments(0.0, self.scale)
 
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.uniform(0.0, self.scale)
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Normal(InitializerBase):
@@ -42,6 +45,9 @@ class Normal(InitializerBase):
         if np.issubdtype(dtype, np.complexfloating):
             return laws.complex_normal_moments(self.stddev * self.stddev)  # ** 2 raises OverflowError
         return laws.normal_moments(0.0, self.stddev)
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.normal(0.0, self.stddev)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -83,6 +89,9 @@ class TruncatedNormal(InitializerBase):
 
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         return laws.truncated_normal_moments(0.0, self.stddev, self.lower, self.upper)
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.truncated(0.0, self.stddev, self.lower, self.upper)
 
 
 def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None) -> Uniform:

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src.core import laws, validation
+from jinit._src.core import densities, laws, validation
 from jinit._src.core.base import InitializerBase
 from jinit._src.core.types import DTypeLike, Moments, Sharding
 
@@ -26,6 +26,9 @@ class Constant(InitializerBase):
 
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         return laws.constant_moments(self.value)
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.point_mass(float(self.value))
 
 
 def constant(value: float, dtype: DTypeLike | None = None) -> Constant:

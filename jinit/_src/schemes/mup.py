@@ -39,7 +39,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jinit._src.core import validation
+from jinit._src.core import densities, validation
 from jinit._src.core.base import InitializerBase
 from jinit._src.core.types import Initializer, Moments, Sharding
 
@@ -271,6 +271,9 @@ class MupInit(InitializerBase):
             bound=None if law.bound is None else g * law.bound,
             interval=None if law.interval is None else (g * law.interval[0], g * law.interval[1]),
         )
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.density_method(self.init)(shape, dtype).scaled(math.sqrt(self.variance_scale))
 
 
 def initializer(init: Initializer, multipliers: WidthMultipliers, *, zero_readout: bool = False) -> MupInit:

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src.core import fans, laws, validation
+from jinit._src.core import densities, fans, laws, validation
 from jinit._src.core.base import InitializerBase, cast_constant, shard_like
 from jinit._src.core.types import DTypeLike, Moments, Sharding
 from jinit._src.random import householder, sampling
@@ -137,6 +137,9 @@ class Orthogonal(InitializerBase):
         rows, cols = self.matrix_shape(shape)
         return laws.semi_orthogonal_moments(rows, cols, self.scale)
 
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.haar_entry(max(self.matrix_shape(shape)), self.scale)
+
 
 def orthogonal(
     scale: float = 1.0,
@@ -234,6 +237,10 @@ class DeltaOrthogonal(InitializerBase):
             iid=False,
         )
 
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        # The centre tap is an (in, out) matrix with in <= out: its entries are those of a unit vector in R^out.
+        return densities.delta_orthogonal(math.prod(shape[:-2]), shape[-1], self.scale)
+
 
 def delta_orthogonal(
     scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | None = None, *, method: str = "auto"
@@ -286,6 +293,10 @@ class Eye(InitializerBase):
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         rows, cols = shape[-2], shape[-1]
         return laws.two_valued_moments(self.gain, min(rows, cols), rows * cols)
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        rows, cols = shape[-2], shape[-1]
+        return densities.two_valued(self.gain, min(rows, cols) / (rows * cols))
 
 
 def eye(gain: float = 1.0, dtype: DTypeLike | None = None) -> Eye:

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src.core import laws, validation
+from jinit._src.core import densities, laws, validation
 from jinit._src.core.base import InitializerBase, cast_constant, shard_like
 from jinit._src.core.types import DTypeLike, Moments, Sharding
 from jinit._src.schemes.orthogonal import compute_dtype, haar_orthogonal
@@ -62,6 +62,13 @@ class IRNN(_GateBlocks):
         h, g = shape[-2], self.gates(shape)
         return laws.two_valued_moments(self.gain, g * h, g * h * h)
 
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        # The values the array holds: the gain rounded to the dtype, and zeros.
+        h, g = shape[-2], self.gates(shape)
+        dtype_ = validation.dtype(self.name, self.dtype if dtype is None else dtype, self.kinds)
+        gain = float(cast_constant(self.gain, dtype_))
+        return densities.discrete([(gain, g * h), (0.0, g * h * h - g * h)], g * h * h)
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RecurrentOrthogonal(_GateBlocks):
@@ -81,6 +88,9 @@ class RecurrentOrthogonal(_GateBlocks):
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         h = shape[-2]
         return laws.semi_orthogonal_moments(h, h, self.scale)
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.haar_entry(shape[-2], self.scale)
 
 
 def irnn(gain: float = 1.0, dtype: DTypeLike | None = None) -> IRNN:

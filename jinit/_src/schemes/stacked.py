@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src.core import validation
+from jinit._src.core import densities, validation
 from jinit._src.core.base import InitializerBase, shard_like
 from jinit._src.core.types import Initializer, Moments, Sharding
 from jinit._src.random import sampling
@@ -34,6 +34,9 @@ class Stacked(InitializerBase):
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments | None:
         inner = getattr(self.init, "moments", None)
         return None if inner is None else inner(shape[1:], dtype)
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.density_method(self.init)(shape[1:], dtype)
 
 
 def stacked(init: Initializer, n: int) -> Stacked:

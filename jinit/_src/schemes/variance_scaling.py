@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src.core import fans, laws, validation
+from jinit._src.core import densities, fans, laws, validation
 from jinit._src.core.base import InitializerBase, cast_constant, is_complex, real_dtype
 from jinit._src.core.types import DTypeLike, Moments, Sharding
 from jinit._src.random import sampling
@@ -121,6 +121,14 @@ class VarianceScaling(InitializerBase):
             b = math.sqrt(3.0 * v)
             return laws.uniform_moments(-b, b)
         return laws.truncated_normal_moments(0.0, math.sqrt(v) / laws.TRUNCATED_NORMAL_STD, -2.0, 2.0)
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        v, what = self.variance(shape), f"scale {self.scale:.4g} / {self.mode}: "
+        if self.distribution == "normal":
+            return densities.normal(0.0, math.sqrt(v), what)
+        if self.distribution == "uniform":
+            return densities.uniform(-math.sqrt(3.0 * v), math.sqrt(3.0 * v), what)
+        return densities.truncated(0.0, math.sqrt(v) / laws.TRUNCATED_NORMAL_STD, -2.0, 2.0, what)
 
 
 def variance_scaling(

@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src.core import laws, validation
+from jinit._src.core import densities, laws, validation
 from jinit._src.core.base import InitializerBase, shard_like
 from jinit._src.core.types import DTypeLike, Moments, Sharding
 
@@ -89,6 +89,17 @@ class ZerO(InitializerBase):
             excess_kurtosis=None,
             iid=False,
         )
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        # The values the array holds and how often: a block of 1s or of +-c (c rounded to the dtype), zeros.
+        n_in, n_out = shape[-2], shape[-1]
+        block = [(1.0, n_out)]
+        if n_out > n_in:
+            dtype_ = validation.dtype(self.name, self.dtype if dtype is None else dtype, self.kinds)
+            c, s = float(np.asarray(self.hadamard_constant(n_out), dtype_)), _hadamard_block_sum(n_in, n_out)
+            block = [(c, (n_in * n_out + s) // 2), (-c, (n_in * n_out - s) // 2)]
+        total = math.prod(shape)
+        return densities.discrete([*block, (0.0, total - sum(n for _, n in block))], total)
 
 
 @functools.cache

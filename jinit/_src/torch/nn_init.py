@@ -57,7 +57,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._src.core import fans, laws, validation
+from jinit._src.core import densities, fans, laws, validation
 from jinit._src.core.base import InitializerBase, cast_constant, shard_like
 from jinit._src.core.types import DTypeLike, Moments, Sharding
 from jinit._src.random import sampling
@@ -193,6 +193,9 @@ class TorchUniform(TorchInitializer):
     def _moments(self, shape: tuple[int, ...]) -> Moments:
         return laws.uniform_moments(self.low, self.high)
 
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.uniform(self.low, self.high)
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TorchNormal(TorchInitializer):
@@ -209,6 +212,9 @@ class TorchNormal(TorchInitializer):
 
     def _moments(self, shape: tuple[int, ...]) -> Moments:
         return laws.normal_moments(self.mean, self.std)
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.normal(self.mean, self.std)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -248,6 +254,9 @@ class TruncNormal(TorchInitializer):
         m = laws.truncated_normal_moments(self.mean, self.std, lower, upper)
         # The support is [a, b] exactly (mean + std * lower may differ by an ulp).
         return dataclasses.replace(m, interval=None if m.interval is None else (self.a, self.b))
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.truncated(self.mean, self.std, *self.std_bounds())
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -323,6 +332,11 @@ class TorchVarianceScaling(TorchInitializer):
             return laws.uniform_moments(-b, b)
         return laws.normal_moments(0.0, self.std(shape))
 
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        if self.distribution == "uniform":
+            return densities.uniform(-self.bound(shape), self.bound(shape))
+        return densities.normal(0.0, self.std(shape))
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LinearWeight(TorchVarianceScaling):
@@ -360,6 +374,9 @@ class LayerBias(TorchInitializer):
         if self.bound == 0.0:
             return laws.constant_moments(0.0)
         return laws.uniform_moments(-self.bound, self.bound)
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.point_mass(0.0) if self.bound == 0.0 else densities.uniform(-self.bound, self.bound)
 
 
 # ---------------------------------------------------------------------------
@@ -422,6 +439,9 @@ class TorchOrthogonal(TorchInitializer):
         rows, cols = self.matrix_shape(shape)
         return laws.semi_orthogonal_moments(rows, cols, self.gain)
 
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.haar_entry(max(self.matrix_shape(shape)), self.gain)
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Sparse(TorchInitializer):
@@ -467,6 +487,9 @@ class Sparse(TorchInitializer):
             excess_kurtosis=3.0 / (1.0 - p_zero) - 3.0,
             iid=False,
         )
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.sparse_normal(self.num_zeros(shape) / shape[self.out_axis()], self.std)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -525,6 +548,9 @@ class Dirac(TorchInitializer):
 
     def _moments(self, shape: tuple[int, ...]) -> Moments:
         return laws.two_valued_moments(1.0, self.ones(shape), math.prod(shape))
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        return densities.two_valued(1.0, self.ones(shape) / math.prod(shape))
 
 
 # ---------------------------------------------------------------------------
