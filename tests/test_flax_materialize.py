@@ -15,7 +15,7 @@ from flax import nnx
 
 import jinit
 import jinit.flax
-from jinit._src.flax import engine
+from jinit._src.tree import engine
 
 KEY = jax.random.key(11)
 RULES = {r".*kernel": jinit.he_normal(), r".*bias": jinit.zeros, r".*scale": jinit.ones}

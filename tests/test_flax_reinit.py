@@ -230,9 +230,9 @@ def test_paths_with_one_crc32_are_refused() -> None:
 
 
 def test_leaf_key_errors() -> None:
-    with pytest.raises(TypeError, match=r"jinit\.flax\.leaf_key: `path` must be a str; got \('a',\)"):
+    with pytest.raises(TypeError, match=r"jinit\.tree\.leaf_key: `path` must be a str; got \('a',\)"):
         jinit.flax.leaf_key(KEY, ("a",))
-    with pytest.raises(TypeError, match=r"jinit\.flax\.leaf_key: `key` must be a PRNG key"):
+    with pytest.raises(TypeError, match=r"jinit\.tree\.leaf_key: `key` must be a PRNG key"):
         jinit.flax.leaf_key(1, "a")
 
 

@@ -1,4 +1,4 @@
-"""``materialize``: abstract shapes to arrays, one compiled program per group, placed directly."""
+"""``materialize``: abstract linen trees and nnx models to arrays, one compiled program per group, placed directly."""
 
 from __future__ import annotations
 
@@ -8,15 +8,19 @@ import jax
 from flax import nnx
 
 from jinit._src.core import validation
-from jinit._src.flax import engine, paths
+from jinit._src.flax import paths
+from jinit._src.tree.apply import materialize_tree
+from jinit._src.tree.rules import parse_rules
 
 T = TypeVar("T")
 
 NAME = "flax.materialize"
 
 
-def materialize(abstract_tree: T, rules: Any, key: jax.Array, *, shardings: Any = None) -> T:
-    """Turns a tree of ``jax.ShapeDtypeStruct`` into arrays drawn by rules.
+def materialize(
+    abstract_tree: T, rules: Any, key: jax.Array, *, shardings: Any = None, filter: Any = paths.DEFAULT_FILTER
+) -> T:
+    """Turns a tree of ``jax.ShapeDtypeStruct`` (or an abstract nnx model) into arrays drawn by rules.
 
     Every leaf gets ``init(fold_in(key, crc32(path)), shape, dtype)`` from the
     first rule whose regex fully matches its '/'-joined path: the same values
@@ -29,6 +33,15 @@ def materialize(abstract_tree: T, rules: Any, key: jax.Array, *, shardings: Any 
     With ``shardings`` each array is produced directly with its sharding
     (the random bits are computed where they live, values independent of the
     mesh); this is how a model that fits no single device is initialised.
+    Without it, a leaf's own sharding is used: ``nnx.eval_shape`` under
+    ``jax.set_mesh(mesh)`` with ``nnx.with_partitioning`` annotations gives
+    ``ShapeDtypeStruct``s on the abstract mesh, placed on ``mesh``.
+
+    In an nnx model the rules apply to the variables ``filter`` selects
+    (``nnx.Param`` by default). Other variables keep their values where they
+    are arrays; abstract ones take defined values: batch statistics named
+    ``mean`` 0 and ``var`` 1, RNG keys ``leaf_key(key, path)`` (split to
+    their shape), RNG counts 0; any other abstract variable needs a rule.
 
     Args:
       abstract_tree: a pytree of ``jax.ShapeDtypeStruct`` (or arrays, whose
@@ -36,14 +49,15 @@ def materialize(abstract_tree: T, rules: Any, key: jax.Array, *, shardings: Any 
         for linen (``nn.Partitioned`` boxes are kept), an ``nnx.State``, or an
         abstract ``nnx.Module`` from ``nnx.eval_shape`` (a new module is
         returned).
-      rules: a sequence of ``(regex, initializer)`` pairs, or a dict taken in
-        its order. Every array leaf must match a rule.
+      rules: ``(regex, value)`` pairs, a dict taken in its order, or a
+        :class:`jinit.tree.Rules`. Every selected leaf must match a rule.
       key: the root PRNG key (typed or legacy ``uint32[2]``).
       shardings: None; one ``jax.sharding.Sharding`` for every leaf; or a
         tree with the structure of ``abstract_tree`` whose leaves are
         shardings or None (e.g. ``nn.get_sharding(abstract, mesh)`` or
         ``nnx.get_named_sharding(state, mesh)``). When None, a leaf's own
         ``.sharding`` (a ``ShapeDtypeStruct`` may carry one) is used.
+      filter: an nnx filter: the nnx variables the rules apply to.
 
     Returns:
       The tree (or nnx module) with arrays in place of the abstract leaves.
@@ -51,7 +65,7 @@ def materialize(abstract_tree: T, rules: Any, key: jax.Array, *, shardings: Any 
     Raises:
       ValueError: a leaf no rule matches, a rule that matches no leaf, an
         initializer that refuses a leaf, or ``shardings`` of another structure.
-      TypeError: malformed rules, key or shardings.
+      TypeError: malformed rules, key, shardings or filter.
 
     Examples:
       >>> import jax, jax.numpy as jnp, flax.linen as nn, jinit, jinit.flax
@@ -66,72 +80,18 @@ def materialize(abstract_tree: T, rules: Any, key: jax.Array, *, shardings: Any 
       jax's guide to sharded initialisation without a full-size host copy:
       https://docs.jax.dev/en/latest/notebooks/Distributed_arrays_and_automatic_parallelization.html
     """
-    parsed = paths.parse_rules(NAME, rules)
+    parsed = parse_rules(NAME, rules)
     key = validation.key(NAME, key)
+    select = paths.selector(NAME, filter)
+    kwargs: dict[str, Any] = {
+        "boxes": paths.FLAX_BOXES,
+        "select": select,
+        "fill": paths.fill,
+        "hint": paths.hint(abstract_tree),
+    }
     if isinstance(abstract_tree, nnx.Module):
         graphdef, state = nnx.split(abstract_tree)
         if isinstance(shardings, nnx.Module):
             shardings = nnx.state(shardings)
-        return nnx.merge(graphdef, _materialize_tree(state, parsed, key, shardings))
-    return _materialize_tree(abstract_tree, parsed, key, shardings)
-
-
-def _is_sharding(x: Any) -> bool:
-    return isinstance(x, jax.sharding.Sharding | jax.sharding.PartitionSpec)
-
-
-def _sharding_leaves(treedef: Any, count: int, shardings: Any) -> list[Any]:
-    """One sharding (or None) per flat leaf of ``abstract_tree``."""
-    if shardings is None:
-        return [None] * count
-    if _is_sharding(shardings):
-        return [shardings] * count
-    flat, sdef = jax.tree_util.tree_flatten(
-        shardings, is_leaf=lambda x: x is None or _is_sharding(x) or paths.is_box(x)
-    )
-    if len(flat) != count or sdef != treedef:
-        raise ValueError(
-            validation.error(
-                NAME,
-                f"`shardings` must be one sharding or a tree with the structure of `abstract_tree`; got a tree "
-                f"of {len(flat)} leaves for {count} leaves (structure {sdef} vs {treedef}).",
-            )
-        )
-    out = []
-    for s in flat:
-        s = paths.unbox(s)
-        if s is not None and not _is_sharding(s):
-            raise TypeError(
-                validation.error(NAME, f"`shardings` leaves must be jax shardings, PartitionSpecs or None; got {s!r}.")
-            )
-        out.append(s)
-    return out
-
-
-def _materialize_tree(tree: T, rules: tuple[paths.Rule, ...], key: jax.Array, shardings: Any) -> T:
-    values, treedef, leaves = paths.flatten(tree)
-    # Shardings are matched leaf by leaf; None counts as a leaf there (no sharding), so flatten alike.
-    with_none, structure = jax.tree_util.tree_flatten(tree, is_leaf=lambda x: x is None or paths.is_box(x))
-    aligned = _sharding_leaves(structure, len(with_none), shardings)
-    per_leaf = [s for s, x in zip(aligned, with_none, strict=True) if x is not None]
-    claimed = paths.assign(NAME, rules, leaves)
-    missing = [leaf.path for leaf in leaves if leaf.index not in claimed]
-    if missing:
-        shown = ", ".join(repr(p) for p in missing[: paths.SHOWN_PATHS])
-        more = f", ... ({len(missing)} in all)" if len(missing) > paths.SHOWN_PATHS else ""
-        raise ValueError(
-            validation.error(
-                NAME, f"every leaf needs a rule (add a catch-all such as '.*' last); no rule matches [{shown}{more}]."
-            )
-        )
-    paths.check_distinct_hashes(NAME, leaves)
-    items = []
-    for leaf in leaves:
-        sharding = per_leaf[leaf.index]
-        if sharding is None:
-            own = getattr(leaf.value, "sharding", None)
-            sharding = own if isinstance(own, jax.sharding.NamedSharding) else None
-        items.append((leaf, claimed[leaf.index], sharding))
-    drawn = engine.draw(NAME, key, items)
-    new = [paths.rebox(v, drawn[i]) if i in drawn else v for i, v in enumerate(values)]
-    return jax.tree_util.tree_unflatten(treedef, new)
+        return nnx.merge(graphdef, materialize_tree(NAME, state, parsed, key, shardings, **kwargs))
+    return materialize_tree(NAME, abstract_tree, parsed, key, shardings, **kwargs)

@@ -1,4 +1,4 @@
-"""``reinit``: new values for the leaves of a parameter tree or nnx model, by rules."""
+"""``reinit``: new values for the leaves of a linen parameter tree or an nnx model, by rules."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import jax
 from flax import nnx
 
 from jinit._src.core import validation
-from jinit._src.flax import engine, paths
+from jinit._src.flax import paths
+from jinit._src.tree.apply import reinit_tree
+from jinit._src.tree.rules import parse_rules
 
 T = TypeVar("T")
 
 NAME = "flax.reinit"
 
 
-def reinit(tree_or_model: T, rules: Any, key: jax.Array) -> T:
+def reinit(tree_or_model: T, rules: Any, key: jax.Array, *, filter: Any = paths.DEFAULT_FILTER) -> T:
     """Re-initialises the leaves whose path matches a rule; returns a new tree or model.
 
     Every array leaf whose '/'-joined path (``"layers/0/kernel"``) fully
@@ -35,12 +37,21 @@ def reinit(tree_or_model: T, rules: Any, key: jax.Array) -> T:
     ``variables["params"]`` for ``"Dense_0/kernel"`` or the whole
     ``variables`` for ``"params/Dense_0/kernel"``.
 
+    In an nnx model or state the rules see only the variables ``filter``
+    selects (``nnx.Param`` by default): BatchNorm's running statistics, the
+    RNG state of Dropout and any other variable keep their values, so
+    ``reinit(model, {".*": jinit.ones})`` leaves the batch statistics alone.
+
     Args:
       tree_or_model: a pytree of arrays (linen ``params``), an ``nnx.State``,
         or an ``nnx.Module``.
-      rules: a sequence of ``(regex, initializer)`` pairs, or a dict taken in
-        its order. Regexes are matched with ``re.fullmatch``.
+      rules: ``(regex, value)`` pairs, a dict taken in its order, or a
+        :class:`jinit.tree.Rules`; a value is an initializer or a
+        :class:`jinit.tree.ContextRule`. Regexes are matched with ``re.fullmatch``.
       key: the root PRNG key (typed or legacy ``uint32[2]``).
+      filter: an nnx filter (``nnx.Param``, ``nnx.BatchStat``, a tuple of
+        them, ``...`` for every variable): the nnx variables the rules apply
+        to. Leaves that are no nnx Variable (linen trees) are always matched.
 
     Returns:
       A new tree (same structure) or a new nnx module (same class).
@@ -50,7 +61,7 @@ def reinit(tree_or_model: T, rules: Any, key: jax.Array) -> T:
         existing paths), a regex does not compile, an initializer refuses a
         matched leaf (the message names the rule and the path), or two
         matched paths share a crc32.
-      TypeError: malformed rules or key.
+      TypeError: malformed rules, key or filter.
 
     Examples:
       >>> import jax, jax.numpy as jnp, flax.linen as nn, jinit, jinit.flax
@@ -63,26 +74,11 @@ def reinit(tree_or_model: T, rules: Any, key: jax.Array) -> T:
       The torch idiom it replaces: ``model.apply(fn)`` with ``torch.nn.init``
       calls, https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.apply
     """
-    parsed = paths.parse_rules(NAME, rules)
+    parsed = parse_rules(NAME, rules)
     key = validation.key(NAME, key)
+    select = paths.selector(NAME, filter)
+    kwargs: dict[str, Any] = {"boxes": paths.FLAX_BOXES, "select": select, "hint": paths.hint(tree_or_model)}
     if isinstance(tree_or_model, nnx.Module):
         graphdef, state = nnx.split(tree_or_model)
-        return nnx.merge(graphdef, _reinit_tree(state, parsed, key))
-    return _reinit_tree(tree_or_model, parsed, key)
-
-
-def _reinit_tree(tree: T, rules: tuple[paths.Rule, ...], key: jax.Array) -> T:
-    values, treedef, leaves = paths.flatten(tree)
-    claimed = paths.assign(NAME, rules, leaves)
-    chosen = [leaf for leaf in leaves if leaf.index in claimed]
-    paths.check_distinct_hashes(NAME, chosen)
-    drawn = engine.draw(NAME, key, [(leaf, claimed[leaf.index], None) for leaf in chosen])
-    new = list(values)
-    for leaf in chosen:
-        new[leaf.index] = paths.rebox(leaf.boxed, drawn[leaf.index])
-    # Untouched nnx Variables are copied too, so the new model shares no Variable with the input.
-    new = [
-        paths.rebox(v, paths.unbox(v)) if i not in drawn and isinstance(v, nnx.Variable) else v
-        for i, v in enumerate(new)
-    ]
-    return jax.tree_util.tree_unflatten(treedef, new)
+        return nnx.merge(graphdef, reinit_tree(NAME, state, parsed, key, **kwargs))
+    return reinit_tree(NAME, tree_or_model, parsed, key, **kwargs)

@@ -41,8 +41,8 @@ import numpy as np
 from jax.sharding import AxisType
 
 from jinit._src.core import validation
-from jinit._src.flax.paths import Leaf, Rule, path_hash
 from jinit._src.random import sampling
+from jinit._src.tree.paths import Leaf, path_hash
 
 #: Leaves of at least this many bytes (or sharded) are drawn one per call.
 SPLIT_BYTES = 2**20
@@ -61,6 +61,15 @@ def _usable_cpus() -> int:
 COMPILE_WORKERS = min(_usable_cpus(), 8)
 #: Upper bound on the bytes of one vmapped stack of small leaves (live next to its slices until split).
 CHUNK_BYTES = 64 * 2**20
+
+
+class Item(NamedTuple):
+    """One leaf to draw: with the initializer its rule resolved to, the rule's regex (for errors), its sharding."""
+
+    leaf: Leaf
+    init: Any
+    regex: str
+    sharding: Any
 
 
 class Static:
@@ -104,10 +113,14 @@ def resolve_sharding(name: str, sharding: Any) -> tuple[Any, Any]:
     Auto mesh axes. A sharding on a mesh with Explicit axes (``jax.make_mesh``'s
     default) is drawn on the Auto twin of its mesh and handed back with the
     requested sharding (same devices, same layout). A bare PartitionSpec takes
-    the mesh of ``jax.set_mesh``.
+    the mesh of ``jax.set_mesh``, and so does a NamedSharding on an abstract
+    mesh (what ``nnx.eval_shape`` and ``jax.eval_shape`` under ``jax.set_mesh``
+    put on their ``ShapeDtypeStruct``s).
     """
     if sharding is None:
         return None, None
+    if isinstance(sharding, jax.sharding.NamedSharding) and isinstance(sharding.mesh, jax.sharding.AbstractMesh):
+        sharding = _on_concrete_mesh(name, sharding)
     if isinstance(sharding, jax.sharding.PartitionSpec):
         mesh = jax.sharding.get_mesh()
         if mesh.empty:
@@ -124,6 +137,21 @@ def resolve_sharding(name: str, sharding: Any) -> tuple[Any, Any]:
             return sharding, sharding
         return jax.sharding.NamedSharding(_auto_twin(sharding.mesh), sharding.spec), sharding
     return sharding, sharding
+
+
+def _on_concrete_mesh(name: str, sharding: jax.sharding.NamedSharding) -> jax.sharding.NamedSharding:
+    """The same spec on the mesh of ``jax.set_mesh``, which must be the concrete form of the abstract mesh."""
+    mesh = jax.sharding.get_mesh()
+    if mesh.empty or mesh.abstract_mesh != sharding.mesh:
+        got = "no mesh set" if mesh.empty else f"the mesh set is {mesh}"
+        raise ValueError(
+            validation.error(
+                name,
+                f"a sharding on an abstract mesh needs its devices: call it inside `with jax.set_mesh(mesh):` "
+                f"with that mesh, or pass `shardings`; got {sharding} and {got}.",
+            )
+        )
+    return jax.sharding.NamedSharding(mesh, sharding.spec)
 
 
 def _draw_one(leaf_key: jax.Array, init: Static, shape: tuple[int, ...], dtype: Any, sharding: Static):
@@ -176,21 +204,22 @@ class _Group(NamedTuple):
     compute: Any  # the sharding drawn with (None: unsharded)
     final: Any  # the sharding handed back
     mesh: jax.sharding.Mesh | None  # entered around the draw
-    members: list[tuple[Leaf, Rule]]
+    members: list[Item]
     data: np.ndarray  # uint32 path hash per member
     chunks: list[_Chunk]
 
 
-def _groups(items: Sequence[tuple[Leaf, Rule, Any]], name: str, key: jax.Array) -> list[_Group]:
-    by_key: dict[tuple[Static, tuple[int, ...], Any, Static], list[tuple[Leaf, Rule]]] = {}
-    for leaf, rule, sharding in items:
-        by_key.setdefault((Static(rule.init), leaf.shape, leaf.dtype, Static(sharding)), []).append((leaf, rule))
+def _groups(items: Sequence[Item], name: str, key: jax.Array) -> list[_Group]:
+    by_key: dict[tuple[Static, tuple[int, ...], Any, Static], list[Item]] = {}
+    for item in items:
+        leaf = item.leaf
+        by_key.setdefault((Static(item.init), leaf.shape, leaf.dtype, Static(item.sharding)), []).append(item)
     groups = []
     for (init, shape, dtype, requested), members in by_key.items():
         compute, final = resolve_sharding(name, requested.obj)
         # Inside jit (a traced key) the caller's context stands; outside, the draw runs on the mesh it shards over.
         on_mesh = isinstance(compute, jax.sharding.NamedSharding) and not isinstance(key, jax.core.Tracer)
-        data = np.asarray([path_hash(leaf.path) for leaf, _ in members], dtype=np.uint32)
+        data = np.asarray([path_hash(item.leaf.path) for item in members], dtype=np.uint32)
         leaf_bytes = math.prod(shape) * _itemsize(dtype)
         one_by_one = compute is not None or leaf_bytes >= SPLIT_BYTES or len(members) < STACK_MIN
         c = 1 if one_by_one else chunk_size(len(members), leaf_bytes)
@@ -242,7 +271,7 @@ def _compile_ahead(pool: ThreadPoolExecutor, key: jax.Array, group: _Group) -> l
 
 def _draw_group(name: str, key: jax.Array, group: _Group, out: dict[int, jax.Array]) -> None:
     for start, count in group.chunks:
-        first_leaf, first_rule = group.members[start]
+        first = group.members[start]
         try:
             if count == 1:
                 with _mesh_context(group):  # the key too: under the caller's Explicit mesh its type would differ
@@ -259,16 +288,17 @@ def _draw_group(name: str, key: jax.Array, group: _Group, out: dict[int, jax.Arr
             raise cls(
                 validation.error(
                     name,
-                    f"rule {first_rule.regex!r} failed on {first_leaf.path!r} "
+                    f"rule {first.regex!r} failed on {first.leaf.path!r} "
                     f"(shape {group.shape}, dtype {_dtype_name(group.dtype)}): {err}",
                 )
             ) from err
-        for (leaf, rule), value in zip(group.members[start : start + count], values, strict=True):
+        for item, value in zip(group.members[start : start + count], values, strict=True):
+            leaf = item.leaf
             if tuple(value.shape) != group.shape or value.dtype != group.dtype:
                 raise ValueError(
                     validation.error(
                         name,
-                        f"the initializer of rule {rule.regex!r} returned shape {tuple(value.shape)} and dtype "
+                        f"the initializer of rule {item.regex!r} returned shape {tuple(value.shape)} and dtype "
                         f"{_dtype_name(value.dtype)} for {leaf.path!r}, which needs shape {group.shape} and dtype "
                         f"{_dtype_name(group.dtype)}.",
                     )
@@ -276,10 +306,10 @@ def _draw_group(name: str, key: jax.Array, group: _Group, out: dict[int, jax.Arr
             out[leaf.index] = value
 
 
-def draw(name: str, key: jax.Array, items: Sequence[tuple[Leaf, Rule, Any]]) -> dict[int, jax.Array]:
-    """New values for ``(leaf, rule, sharding)`` items: leaf index -> array.
+def draw(name: str, key: jax.Array, items: Sequence[Item]) -> dict[int, jax.Array]:
+    """New values for the items: leaf index -> array.
 
-    The value of a leaf is ``rule.init(fold_in(key, crc32(leaf.path)), leaf.shape, leaf.dtype)``.
+    The value of a leaf is ``item.init(fold_in(key, crc32(leaf.path)), leaf.shape, leaf.dtype)``.
     """
     groups = _groups(items, name, key)
     out: dict[int, jax.Array] = {}
