@@ -3,8 +3,8 @@
 The guide in docs/flax.md builds the same four layers (Linear, Conv2d,
 Embedding, LayerNorm) in torch and in Flax (linen and nnx); this test holds
 it to its claim layer by layer, against the torch model's own parameters:
-each side has jinit.torch's law for its layer (mean, variance, bound within
-sampling tolerance), the two samples agree with each other (variance within
+each side has jinit.torch's law for its layer (``jinit.testing``: mean,
+variance, bound and kurtosis within sampling tolerance), the two samples agree with each other (variance within
 their joint standard error, a two-sample Kolmogorov-Smirnov test), and both
 reach their bound as uniform draws must.
 """
@@ -22,6 +22,7 @@ import pytest
 import scipy.stats
 from flax import nnx
 
+import jinit.testing
 import jinit.torch as jt
 
 torch = pytest.importorskip("torch")
@@ -97,22 +98,28 @@ def nnx_params() -> dict[str, np.ndarray]:
     return {f"{m}/{p}": np.asarray(v) for m, d in state.items() for p, v in d.items()}
 
 
+class Drawn:
+    """Parameters already drawn (by torch or Flax), presented to ``jinit.testing`` with the law they must have."""
+
+    def __init__(self, x: np.ndarray, law: Any, name: str) -> None:
+        self.x, self.law, self.name = x, law, name
+
+    def __call__(self, key: jax.Array, shape: Any, dtype: Any = None) -> np.ndarray:
+        return self.x
+
+    def moments(self, shape: Any, dtype: Any = None) -> Any:
+        return self.law
+
+
 def moments_check(x: np.ndarray, law: Any, what: str) -> tuple[float, float]:
-    """Mean and variance of ``x`` against ``law`` (i.i.d. entries); returns (variance, its standard error)."""
-    w = x.astype(np.float64).ravel()
-    n = w.size
-    se_mean = math.sqrt(law.variance / n)
-    assert abs(w.mean() - law.mean) <= N_SIGMA * se_mean, f"{what}: mean {w.mean():.4g} vs {law.mean}"
-    var = float(((w - law.mean) ** 2).mean())
-    se_var = law.variance * math.sqrt((law.excess_kurtosis + 2.0) / n)
-    assert abs(var - law.variance) <= N_SIGMA * se_var, f"{what}: variance {var:.5g} vs {law.variance:.5g}"
+    """``x`` has ``law`` (``jinit.testing.assert_moments``); returns (its variance, the standard error)."""
+    check = jinit.testing.assert_moments(Drawn(x, law, what), x.shape, key=jax.random.key(0), n_sigma=N_SIGMA)
     if law.bound is not None:
-        top = float(np.abs(w - law.mean).max())
+        top = check.get("bound").measured
         # U(-b, b): P(max |w| < b (1 - d)) = (1 - d)^n <= exp(-20) for d = 20 / n.
-        assert law.bound * (1 - 20 / n) <= top <= law.bound * (1 + 2 * np.finfo(np.float32).eps), (
-            f"{what}: max |w| = {top:.5g}, bound {law.bound:.5g}"
-        )
-    return var, se_var
+        assert top >= law.bound * (1 - 20 / x.size), f"{what}: max |w| = {top:.5g}, bound {law.bound:.5g}"
+    variance = check.get("variance")
+    return variance.measured, variance.standard_error
 
 
 @pytest.mark.parametrize("framework", ["linen", "nnx"])

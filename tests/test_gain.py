@@ -12,6 +12,7 @@ import itertools
 import math
 import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ import scipy.special
 
 import jinit
 from jinit._src.theory import quadrature
-from jinit._src.theory.activations import NAMES, PARAMETRIC
+from jinit._src.theory.activations import JAX_FUNCTIONS, NAMES, PARAMETRIC
 
 # SELU constants (Klambauer et al. 2017, eq. 14).
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -216,3 +217,100 @@ def test_reasons_cite_the_papers():
     doc = jinit.recommend.__doc__
     for word in ("Glorot", "He et al.", "Klambauer", "selu", "relu", "tanh", "sigmoid", "softmax"):
         assert word in doc, word
+
+
+# ---------------------------------------------------------------------------
+# jax's own functions count as their names
+
+
+JAX_IDS = [name for _, name in JAX_FUNCTIONS]
+
+
+@pytest.mark.parametrize(("fn", "name"), JAX_FUNCTIONS, ids=JAX_IDS)
+def test_jax_function_is_its_table_entry(fn, name):
+    # jax's function with its default parameters has the values of the entry it maps to,
+    # checked against the independent numpy reference (gelu's two forms differ by up to 5e-4).
+    # atol: 0.5 x (1 + tanh(.)) cancels near x = -7, losing |x| eps in absolute terms.
+    x = np.linspace(-7.0, 7.0, 141)
+    phi, _, default = REFERENCE[name]
+    with jax.enable_x64(True):
+        got = np.asarray(fn(jnp.asarray(x, jnp.float64)))
+    np.testing.assert_allclose(got, phi(x, default), rtol=1e-12, atol=4 * 7.0 * np.finfo(np.float64).eps)
+
+
+@pytest.mark.parametrize(("fn", "name"), JAX_FUNCTIONS, ids=JAX_IDS)
+def test_jax_function_gives_the_names_advice(fn, name):
+    assert jinit.recommend(fn) == jinit.recommend(name)
+    assert jinit.gain(fn) == jinit.gain(name)
+    assert jinit.recommend_reason(fn) == jinit.recommend_reason(name)
+
+
+def test_recommend_jax_functions_exactly():
+    assert jinit.recommend(jax.nn.relu) == jinit.he_normal()
+    assert jinit.recommend(jax.nn.gelu) == jinit.recommend("gelu_tanh") == jinit.he_normal()
+    assert jinit.recommend(jax.nn.silu) == jinit.recommend(jax.nn.swish) == jinit.recommend("silu")
+    assert jinit.recommend(jax.nn.tanh) == jinit.glorot_uniform()
+    assert jinit.recommend(jax.nn.selu) == jinit.lecun_normal()
+    assert jinit.recommend(jax.nn.softmax) == jinit.recommend("softmax") == jinit.glorot_uniform()
+    assert jinit.recommend_reason(jax.nn.softmax) == jinit.recommend_reason("softmax")
+    assert jinit.gain(jax.nn.gelu) == jinit.gain("gelu_tanh") != jinit.gain("gelu")
+
+
+def test_a_callable_is_matched_by_identity_not_by_name():
+    def relu(x):  # named like the table's entry, but twice as large
+        return 2.0 * jnp.maximum(x, 0.0)
+
+    assert jinit.gain(relu) == pytest.approx(jinit.gain("relu") / 2.0, rel=1e-14)
+    assert jinit.recommend(relu) == jinit.variance_scaling(jinit.gain(relu) ** 2, "fan_in", "truncated_normal")
+    assert jinit.recommend(relu) != jinit.he_normal()
+    assert "any other callable" in jinit.recommend_reason(relu)
+    # A wrapper of a jax function is another callable, evaluated by quadrature.
+    assert jinit.gain(lambda x: jax.nn.relu(x)) == pytest.approx(math.sqrt(2.0), rel=1e-12)
+
+
+def test_softmax_has_no_gain():
+    with pytest.raises(
+        TypeError, match=r"jinit\.gain: `activation` must be elementwise; softmax normalises over an axis\."
+    ):
+        jinit.gain(jax.nn.softmax)
+    with pytest.raises(TypeError, match=r"jinit\.gain: `activation` must be elementwise; log_softmax normalises"):
+        jinit.gain(jax.nn.log_softmax)
+
+
+# ---------------------------------------------------------------------------
+# the quadrature's pieces
+
+
+def test_rows_of_nodes_are_the_one_dimensional_rule():
+    # One row per mean gives the sums of the scalar rule (zero-width pieces carry zero weight).
+    means = np.array([-20.0, -3.0, 0.0, 0.4, 17.0])
+    f = np.tanh
+    x, w = quadrature.nodes(means, 0.7, (-1.0, 0.0, 1.0), n=24, z_cuts=(-2.0, 2.0))
+    assert x.shape == w.shape and x.shape[0] == means.size
+    rows = np.sum(w * quadrature.evaluate(f, x), axis=1)
+    for m, row in zip(means, rows, strict=True):
+        one = quadrature.expectation(f, m, 0.7, (-1.0, 0.0, 1.0), n=24, z_cuts=(-2.0, 2.0))
+        assert row == pytest.approx(one, rel=4 * np.finfo(np.float64).eps)
+    x, w = quadrature.nodes(means, 0.0)
+    np.testing.assert_array_equal(x, means[:, None])
+    np.testing.assert_array_equal(w, np.ones((5, 1)))
+
+
+@pytest.mark.parametrize(("n", "z_cuts"), [(96, ()), (20, (-9.0, -5.0, -2.5, -1.0, 1.0, 2.5, 5.0, 9.0))])
+def test_bivariate_expectation_matches_the_arc_cosine_kernel(n, z_cuts):
+    # E[relu(u1) relu(u2)] = s^2 / (2 pi) (sqrt(1 - c^2) + (pi - arccos c) c) (Cho & Saul 2009),
+    # down to |c| = 1 - 1e-12, where the outer rule is cut around the kink.
+    relu = lambda x: np.maximum(x, 0.0)
+    for c in (-1.0, -0.5, 0.0, 0.7, 1.0 - 1e-6, 1.0 - 1e-12, 1.0):
+        expected = 2.25 / (2 * math.pi) * (math.sqrt(1 - c * c) + (math.pi - math.acos(c)) * c)
+        got = quadrature.expectation2(relu, relu, 1.5, c, n=n, z_cuts=z_cuts)
+        assert got == pytest.approx(expected, rel=1e-13, abs=1e-15), c
+
+
+def test_evaluate_keeps_the_shape_and_refuses_other_shapes():
+    x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    y = quadrature.evaluate(lambda t: t * t, x)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, x * x)
+    with pytest.raises(ValueError):
+        quadrature.evaluate(lambda t: np.stack([t, t], axis=1), x)

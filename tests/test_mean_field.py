@@ -332,6 +332,16 @@ def test_critical_errors() -> None:
         mean_field.critical("tanh", -1.0)
 
 
+def test_jax_functions_count_as_their_names() -> None:
+    # Matched by identity: the same breakpoints (relu6's kink at 6) and the same cached answers.
+    assert mean_field.critical(jax.nn.relu) == mean_field.critical("relu")
+    assert mean_field.chi1(jax.nn.tanh, 1.5, 0.05) == mean_field.chi1("tanh", 1.5, 0.05)
+    assert mean_field.length_map(jax.nn.relu6, 1.0, 0.0, 30.0) == mean_field.length_map("relu6", 1.0, 0.0, 30.0)
+    assert mean_field.correlation_map(jax.nn.gelu, 2.0, 0.1, 0.5) == mean_field.correlation_map(
+        "gelu_tanh", 2.0, 0.1, 0.5
+    )
+
+
 def test_public_module() -> None:
     assert set(mean_field.__all__) == {
         "chi1",

@@ -1,4 +1,4 @@
-"""Draws that cannot fit the dtype raise at the call, and infinite truncation bounds stay finite."""
+"""Draws that cannot fit the dtype raise at the call and in ``moments``; infinite truncation bounds stay finite."""
 
 import math
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import jinit
+import jinit.torch
 from jinit._src.core import laws
 
 
@@ -19,13 +20,38 @@ from jinit._src.core import laws
         (jinit.normal(1e4), jnp.float16),
         (jinit.uniform(7e4), jnp.float16),
         (jinit.truncated_normal(4e4), jnp.float16),
+        (jinit.torch.constant(1e5), jnp.float16),
+        (jinit.torch.normal(std=1e4), jnp.float16),
     ],
 )
-def test_overflowing_law_raises_at_call(init, dtype):
-    with pytest.raises(ValueError, match=rf"^jinit\.{init.name}: draws reach .* beyond the largest finite float16"):
+def test_overflowing_law_raises_at_call_and_in_moments(init, dtype):
+    pattern = rf"^jinit\.{init.name}: draws reach .* beyond the largest finite float16"
+    with pytest.raises(ValueError, match=pattern):
         init(jax.random.key(0), (4,), dtype)
+    # The law is refused too: moments() and the call agree.
+    with pytest.raises(ValueError, match=pattern):
+        init.moments((4,), dtype)
     # The same law fits float32.
     chex.assert_tree_all_finite(init(jax.random.key(0), (4,), jnp.float32))
+    assert init.moments((4,), jnp.float32) is not None
+
+
+@pytest.mark.parametrize(
+    ("init", "what"),
+    [
+        (jinit.variance_scaling(1e6, "fan_in", "normal"), "the variance scale / fan = 5e\\+05"),
+        (jinit.variance_scaling(1e-8, "fan_in", "normal"), "the variance scale / fan = 5e-09"),
+        (jinit.truncated_normal(1e6, None, -1e-3, 1e-3), "`stddev` = 1e\\+06"),
+    ],
+)
+def test_constant_rounded_to_the_dtype_raises_at_call_and_in_moments(init, what):
+    # The law's draws fit float16, but a constant the sampler rounds to it does not.
+    pattern = rf"^jinit\.{init.name}: {what} must lie within float16's range"
+    with pytest.raises(ValueError, match=pattern):
+        init(jax.random.key(0), (2, 2), jnp.float16)
+    with pytest.raises(ValueError, match=pattern):
+        init.moments((2, 2), jnp.float16)
+    assert init.moments((2, 2), jnp.float32) is not None
 
 
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16, jnp.float32])

@@ -1,8 +1,10 @@
 """The frozen-dataclass base every initializer shares.
 
 ``__call__`` validates the key, shape and dtype, handles zero-size shapes,
-and hands a canonical ``(key, shape, dtype)`` to the subclass's ``_sample``.
-``moments`` validates the same way and hands them to ``_law``.
+runs the one range check and hands a canonical ``(key, shape, dtype)`` to the
+subclass's ``_sample``. ``moments`` validates the same way, runs the same
+range check and hands them to ``_law``, so a law that does not fit the dtype
+raises in both.
 """
 
 from __future__ import annotations
@@ -59,46 +61,71 @@ class InitializerBase:
         self._check(shape_)
         if math.prod(shape_) == 0:
             return None
+        self._check_range(shape_, dtype_)
         return self._law(shape_, dtype_)
 
     def _check_range(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        """ValueError if the law's draws can exceed the dtype's largest finite value.
+        """ValueError unless the draws and the constants rounded to ``dtype`` fit it.
 
-        Unbounded laws are taken to reach ``OVERFLOW_SIGMAS`` standard
-        deviations (the float64 normal sampler's extreme is 8.3 sigma).
+        The one range check, run by ``__call__`` and ``moments`` alike. It
+        reads two hooks: ``_extent`` (the largest ``|w|`` a draw reaches) and
+        ``_constants`` (hyperparameters the sampler rounds to ``dtype``).
         """
         try:
             law = self._law(shape, dtype)
         except NotImplementedError:
-            return
-        if law is None:
-            return
+            law = None
+        finfo = jnp.finfo(dtype)
+        limit, tiny, smallest = float(finfo.max), float(finfo.tiny), float(finfo.smallest_subnormal)
+        name = np.dtype(dtype).name
+        if law is not None:
+            extent = self._extent(shape, law)
+            if not extent <= limit:
+                raise ValueError(
+                    self._error(
+                        f"draws reach {extent:.3g}, beyond the largest finite {name} ({limit:.3g}); "
+                        f"use a wider dtype or smaller hyperparameters; got shape={shape!r}."
+                    )
+                )
+            # A random law whose spread is below the smallest normal number is
+            # drawn as subnormals with a few bits, or flushed to zero entirely.
+            if self.random and 0.0 < law.std < tiny:
+                raise ValueError(
+                    self._error(
+                        f"the standard deviation {law.std:.3g} is below the smallest normal {name} "
+                        f"({tiny:.3g}), so draws would flush to zero; use a wider dtype or a larger scale; "
+                        f"got shape={shape!r}."
+                    )
+                )
+        for what, value in self._constants(shape, dtype):
+            if not smallest <= abs(value) <= limit:
+                raise ValueError(
+                    self._error(
+                        f"{what} = {value:.3g} must lie within {name}'s range [{smallest:.3g}, {limit:.3g}], "
+                        f"as it is rounded to it; use a wider dtype or other hyperparameters; got shape={shape!r}."
+                    )
+                )
+
+    def _extent(self, shape: tuple[int, ...], law: Moments) -> float:
+        """The largest ``|w|`` a draw can reach, read off the law.
+
+        Unbounded laws are taken to reach ``OVERFLOW_SIGMAS`` standard
+        deviations (the float64 normal sampler's extreme is 8.3 sigma).
+        Override where the law's spread understates the draws' reach.
+        """
         if law.interval is not None:
             lo = max(law.interval[0], law.mean - OVERFLOW_SIGMAS * law.std)
             hi = min(law.interval[1], law.mean + OVERFLOW_SIGMAS * law.std)
-            extent = max(abs(lo), abs(hi))
-        else:
-            spread = law.bound if law.bound is not None else OVERFLOW_SIGMAS * law.std
-            extent = abs(law.mean) + spread
-        limit = float(jnp.finfo(dtype).max)
-        if not extent <= limit:
-            raise ValueError(
-                self._error(
-                    f"draws reach {extent:.3g}, beyond the largest finite {np.dtype(dtype).name} ({limit:.3g}); "
-                    f"use a wider dtype or a smaller scale; got shape={shape!r}."
-                )
-            )
-        # A random law whose spread is below the smallest normal number is
-        # drawn as subnormals with a few bits, or flushed to zero entirely.
-        tiny = float(jnp.finfo(dtype).tiny)
-        if self.random and 0.0 < law.std < tiny:
-            raise ValueError(
-                self._error(
-                    f"the standard deviation {law.std:.3g} is below the smallest normal {np.dtype(dtype).name} "
-                    f"({tiny:.3g}), so draws would flush to zero; use a wider dtype or a larger scale; "
-                    f"got shape={shape!r}."
-                )
-            )
+            return max(abs(lo), abs(hi))
+        spread = law.bound if law.bound is not None else OVERFLOW_SIGMAS * law.std
+        return abs(law.mean) + spread
+
+    def _constants(self, shape: tuple[int, ...], dtype: np.dtype) -> tuple[tuple[str, float], ...]:
+        """``(what, value)`` for each hyperparameter the sampler rounds to ``dtype`` before use.
+
+        Each must round to a finite non-zero number of ``dtype``.
+        """
+        return ()
 
     # -- for subclasses -------------------------------------------------
     def _check(self, shape: tuple[int, ...]) -> None:

@@ -55,23 +55,14 @@ class VarianceScaling(InitializerBase):
         fan_in, fan_out = fans.compute_fans(self.name, shape, self.in_axis, self.out_axis, self.batch_axis)
         return self.scale / fans.fan_denominator(self.mode, fan_in, fan_out)
 
-    def _check_range(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        super()._check_range(shape, dtype)
+    def _constants(self, shape: tuple[int, ...], dtype: np.dtype) -> tuple[tuple[str, float], ...]:
         # The variance is rounded to `dtype` before its square root (jax's
         # order, for the same values): it must neither overflow (3 v for
         # uniform) nor round to zero.
         v = self.variance(shape)
-        finfo = jnp.finfo(real_dtype(dtype))
-        needed = 3.0 * v if self.distribution == "uniform" and not is_complex(dtype) else v
-        if not (float(finfo.smallest_subnormal) <= v and needed <= float(finfo.max)):
-            raise ValueError(
-                self._error(
-                    f"the variance scale / fan = {v:.3g}{' (times 3 for uniform)' if needed != v else ''} must "
-                    f"lie within {np.dtype(dtype).name}'s range [{float(finfo.smallest_subnormal):.3g}, "
-                    f"{float(finfo.max):.3g}]; use a wider dtype or another scale; got scale={self.scale!r}, "
-                    f"shape={shape!r}."
-                )
-            )
+        if self.distribution == "uniform" and not is_complex(dtype):
+            return (("the variance scale / fan", v), ("3 scale / fan (the uniform's squared bound)", 3.0 * v))
+        return (("the variance scale / fan", v),)
 
     def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         # Constants are rounded to `dtype` in the same order as jax so the

@@ -1,12 +1,15 @@
-"""Activation names: the function, its parameter and its breakpoints.
+"""Activations by name: the function, its parameter, and where it or a derivative jumps.
 
-The breakpoints are where the function or a derivative jumps; quadrature
-splits the line there (``jinit._src.theory.quadrature``).
+A name (case-insensitive) or one of jax's own activation functions, matched by
+identity (``jax.nn.relu``, ``jax.nn.gelu``, ...), resolves to an entry of the
+table; any other elementwise callable stands for itself. The breakpoints are
+where quadrature cuts the line (``jinit._src.theory.quadrature``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +21,8 @@ from jinit._src.core import validation
 
 @dataclasses.dataclass(frozen=True)
 class Activation:
+    """A resolved activation: its name, the function, and its breakpoints."""
+
     name: str
     fn: Callable[[Any], Any]
     breakpoints: tuple[float, ...] = (0.0,)
@@ -57,6 +62,34 @@ _TABLE: dict[str, Callable[[float | None], Activation]] = {
 PARAMETRIC = ("leaky_relu", "elu", "celu")
 NAMES = tuple(_TABLE)
 
+#: jax's own functions, matched by identity, with jax's default parameters (the table's too):
+#: ``jax.nn.<name>`` for the names below (``jax.nn.swish is jax.nn.silu``, ``jax.nn.tanh is
+#: jnp.tanh``), ``jax.nn.soft_sign``, ``jnp.sin``, and ``jax.nn.gelu``, whose default
+#: ``approximate=True`` is the tanh form, "gelu_tanh".
+_JAX_NN_NAMES = "identity relu relu6 leaky_relu elu selu celu tanh hard_tanh sigmoid silu softplus mish".split()
+JAX_FUNCTIONS: tuple[tuple[Callable[..., Any], str], ...] = (
+    *((getattr(jax.nn, name), name) for name in _JAX_NN_NAMES),
+    (jax.nn.soft_sign, "softsign"),
+    (jax.nn.gelu, "gelu_tanh"),
+    (jnp.sin, "sin"),
+)
+
+#: jax functions that normalise over an axis: no elementwise gain.
+NOT_ELEMENTWISE: tuple[Callable[..., Any], ...] = (jax.nn.softmax, jax.nn.log_softmax)
+
+
+def table_name(activation: str | Callable[[Any], Any]) -> str | None:
+    """The table's name for a name or one of jax's functions (``JAX_FUNCTIONS``); None otherwise."""
+    if isinstance(activation, str):
+        return activation.lower()
+    return next((name for fn, name in JAX_FUNCTIONS if activation is fn), None)
+
+
+@functools.lru_cache(maxsize=64)
+def _entry(name: str, param: float | None) -> Activation:
+    """One Activation per name and parameter, so that its ``fn`` is the same object each time."""
+    return _TABLE[name](param)
+
 
 def get_activation(activation: str | Callable[[Any], Any], param: float | None = None, *, caller: str) -> Activation:
     """Resolve a name or a callable; ``caller`` names the public function in errors."""
@@ -65,7 +98,18 @@ def get_activation(activation: str | Callable[[Any], Any], param: float | None =
             raise ValueError(
                 validation.error(caller, f"`param` applies to named activations only; got param={param!r}.")
             )
-        return Activation(getattr(activation, "__name__", repr(activation)), activation)
+        if any(activation is fn for fn in NOT_ELEMENTWISE):
+            raise TypeError(
+                validation.error(
+                    caller,
+                    f"`activation` must be elementwise; {getattr(activation, '__name__', activation)!s} "
+                    "normalises over an axis.",
+                )
+            )
+        name = table_name(activation)
+        if name is None:
+            return Activation(getattr(activation, "__name__", repr(activation)), activation)
+        return _entry(name, None)
     if not isinstance(activation, str):
         raise TypeError(validation.error(caller, f"`activation` must be a name or a callable; got {activation!r}."))
     key = activation.lower()
@@ -81,4 +125,4 @@ def get_activation(activation: str | Callable[[Any], Any], param: float | None =
                 validation.error(caller, f"activation {activation!r} takes no `param`; got param={param!r}.")
             )
         param = validation.real_scalar(caller, "param", param)
-    return _TABLE[key](param)
+    return _entry(key, param)

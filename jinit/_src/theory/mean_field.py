@@ -1,40 +1,13 @@
 """Mean-field signal propagation in wide deep networks, for any activation.
 
-A fully connected network ``h^l = W^l phi(h^{l-1}) + b^l`` with
-``W_ij ~ N(0, sigma_w^2 / N)`` and ``b_i ~ N(0, sigma_b^2)`` has, as the
-width N grows, Gaussian pre-activations whose length ``q^l = |h^l|^2 / N``
-and correlation ``c^l`` between two inputs follow deterministic maps
-(Poole et al. 2016, Schoenholz et al. 2017):
-
-* length map: ``q^l = sigma_w^2 E[phi(sqrt(q^{l-1}) z)^2] + sigma_b^2``;
-* fixed point ``q*`` of that map;
-* ``chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2]``: the mean squared singular
-  value of a layer's Jacobian, the growth of a small perturbation;
-* correlation map: ``c^l = (sigma_w^2 E[phi(u_1) phi(u_2)] + sigma_b^2) / q*``
-  with ``u_1 = sqrt(q*) z_1``, ``u_2 = sqrt(q*) (c z_1 + sqrt(1 - c^2) z_2)``;
-* depth scale ``xi_c = -1 / ln(chi_c)``, ``chi_c`` the slope of the
-  correlation map at its stable fixed point ``c*`` (``chi_c = chi_1`` when
-  ``c* = 1``);
-* the edge of chaos: ``chi_1 = 1``, where ``xi_c`` diverges.
-
-Expectations are split Gauss-Legendre rules (``jinit._src.theory.quadrature.nodes``)
-on [-16, 16] standard deviations, 20 nodes per piece. The pieces end at the
-activation's kinks (0 for relu), at |x| = 1/4, 1, 4, 16 (so a saturating
-unit seen at a large length, tanh(sqrt(q) z) with q = 1e4, is resolved) and
-at z = +-1, +-2.5, +-5, +-9 (no piece of the density wider than 7): 240 to
-360 nodes for a 1-D expectation. The 2-D expectation of the correlation map
-is a nested rule: for each outer node u_1 the inner integral over u_2 given
-u_1 (a normal of mean c u_1 and std sqrt(q (1 - c^2))) is split the same
-way, and when |c| is near 1 the outer rule is also cut at 1, 4 and 16 inner
-widths around each kink, where the inner integral changes fast: about
-240 x 360 = 86,400 nodes, up to 1,300 x 360 for |c| near 1 and a kink.
-Verified against closed forms (tests/test_mean_field.py, and to 7e-16 in
-development): the relu arc-cosine kernel and the erf kernel, for q from 1e-4
-to 1e4 and c in [-1, 1] including 1 - 1e-12, agree to 1e-13 relative; the
-length map and chi_1 likewise.
-
-Roots (``q*``, ``c*``, the critical ``sigma_w^2``) are found by bracketing
-followed by Brent's method, to about 4 ulp.
+For ``h^l = W^l phi(h^{l-1}) + b^l`` with ``W_ij ~ N(0, sigma_w^2 / N)`` and
+``b_i ~ N(0, sigma_b^2)``, as the width N grows (Poole et al. 2016,
+Schoenholz et al. 2017): the length map
+``q^l = sigma_w^2 E[phi(sqrt(q^{l-1}) z)^2] + sigma_b^2`` and its fixed point
+``q*``; ``chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2]``; the correlation map and
+its slope ``chi_c``; the depth scale ``xi_c = -1 / ln(chi_c)``; the edge of
+chaos ``chi_1 = 1``. Expectations by ``jinit._src.theory.quadrature``, roots
+by Brent's method. See docs/theory.md.
 """
 
 from __future__ import annotations
@@ -45,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jinit._src.core import validation
@@ -54,73 +26,31 @@ from jinit._src.schemes.basic import Normal
 from jinit._src.schemes.constant import zeros
 from jinit._src.schemes.variance_scaling import VarianceScaling
 from jinit._src.theory import quadrature
-from jinit._src.theory.activations import Activation, get_activation
+from jinit._src.theory.activations import Activation, get_activation, table_name
 
 ActivationLike = str | Callable[[Any], Any]
 
-# q below which the length is treated as 0: chi_1 at q* = 0 is the limit
-# q -> 0+, computed at this q so that one-sided derivatives at a kink are seen.
-Q_TINY = 1e-200
-# A length that shrinks below this multiple of q0 without meeting a fixed point tends to 0.
-Q_VANISHED = 1e-60
-# A length that grows past this multiple of max(1, q0) diverges (no fixed point).
-Q_DIVERGED = 1e12
-# Relative tolerance of a fixed point, |L(q) - q| <= FIXED_TOL * max(q, L(q)): the
-# quadrature's relative accuracy (about 1e-14), with a margin.
-FIXED_TOL = 1e-13
-# |chi_1 - 1| below this is the edge of chaos (the quadrature's accuracy, with a margin).
-CRITICAL_TOL = 1e-12
-# critical() counts a fixed point above Q_HUGE (1 + sigma_b^2) as divergent: the quadrature
-# cannot tell L(q) = q + sigma_b^2 from L(q) = q there, and pre-activations of std 1000 are
-# no edge of chaos.
-Q_HUGE = 1e6
-# Gauss-Legendre nodes per piece of the split rules.
-NODES = 20
-# Cuts in units of the standard deviation, so that no piece of the normal density is
-# wider than 7 (one piece over [0, 16] needs about 90 nodes).
-Z_CUTS = (-9.0, -5.0, -2.5, -1.0, 1.0, 2.5, 5.0, 9.0)
-# Cuts at |x| = 1/4, 1, 4, 16 besides the activation's kinks: a saturating unit seen at a
-# large length q (tanh(sqrt(q) z), q = 1e4) changes within 1/sqrt(q) of 0, which one
-# piece over [0, 16] sigma resolves only to 1e-4; with these cuts every piece is smooth
-# at its own scale and 32 nodes per piece give 1e-14 for q from 1e-4 to 1e4.
-SCALE_CUTS = (-16.0, -4.0, -1.0, -0.25, 0.25, 1.0, 4.0, 16.0)
-# Extra outer cuts of the 2-D rule, in units of the inner width, around each breakpoint.
-OUTER_SPLITS = (-16.0, -4.0, -1.0, 1.0, 4.0, 16.0)
-# Grid of sigma_w^2 scanned for the critical point: 2^-6 .. 2^12.
-CRITICAL_GRID = tuple(2.0**k for k in range(-6, 13))
-
-
-# ---------------------------------------------------------------------------
-# Activations evaluated in float64
+Q_TINY = 1e-200  # chi_1 at q* = 0 is its limit q -> 0+, taken here (one-sided slopes at a kink)
+Q_VANISHED = 1e-60  # a length below Q_VANISHED q0 with no fixed point met tends to 0
+Q_DIVERGED = 1e12  # a length above Q_DIVERGED max(1, q0) diverges
+FIXED_TOL = 1e-13  # |L(q) - q| <= FIXED_TOL max(q, L(q)): the quadrature's 1e-14, with a margin
+CRITICAL_TOL = 1e-12  # |chi_1 - 1| below this is the edge of chaos
+Q_HUGE = 1e6  # critical(): a q* above Q_HUGE (1 + sigma_b^2) counts as divergent
+NODES = 20  # Gauss-Legendre nodes per piece
+Z_CUTS = (-9.0, -5.0, -2.5, -1.0, 1.0, 2.5, 5.0, 9.0)  # in standard deviations: no piece wider than 7
+SCALE_CUTS = (-16.0, -4.0, -1.0, -0.25, 0.25, 1.0, 4.0, 16.0)  # in x: saturating units at any length
+CRITICAL_GRID = tuple(2.0**k for k in range(-6, 13))  # sigma_w^2 scanned by critical()
 
 
 class _Phi:
-    """An activation as float64 numpy functions: phi and phi' (by ``jax.grad``)."""
+    """An activation jitted for float64 points: phi and phi' (by ``jax.grad``), and where to cut."""
 
     def __init__(self, act: Activation):
         self.name = act.name
-        # Kinks, plus cuts at the activation's natural scale (see SCALE_CUTS).
         self.kinks = act.breakpoints
         self.breakpoints = tuple(sorted({*act.breakpoints, *SCALE_CUTS}))
-        self._value = jax.jit(jax.vmap(act.fn))
-        self._slope = jax.jit(jax.vmap(jax.grad(act.fn)))
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self._eval(self._value, x)
-
-    def prime(self, x: np.ndarray) -> np.ndarray:
-        return self._eval(self._slope, x)
-
-    @staticmethod
-    def _eval(f: Callable[[Any], Any], x: np.ndarray) -> np.ndarray:
-        # Padded to a power of two so that jit compiles a handful of sizes only.
-        flat = np.asarray(x, np.float64).ravel()
-        size = max(64, 1 << max(flat.size - 1, 0).bit_length())
-        padded = np.zeros(size, np.float64)
-        padded[: flat.size] = flat
-        with jax.enable_x64(True):
-            y = np.asarray(f(jnp.asarray(padded, jnp.float64)), np.float64)
-        return y[: flat.size].reshape(np.shape(x))
+        self.value = jax.jit(jax.vmap(act.fn))
+        self.slope = jax.jit(jax.vmap(jax.grad(act.fn)))
 
 
 class _BadActivation(Exception):
@@ -133,92 +63,38 @@ def _cached_phi(key: ActivationLike) -> _Phi:
     phi = _Phi(get_activation(key, caller="mean_field"))
     probe = np.array([-1.5, -0.5, 0.5, 1.5])
     try:
-        values, slopes = phi(probe), phi.prime(probe)
-    except Exception as e:  # anything JAX cannot trace, vectorise or differentiate
+        quadrature.evaluate(phi.value, probe)
+        quadrature.evaluate(phi.slope, probe)
+    except Exception as e:  # anything JAX cannot trace, vectorise or differentiate, or not elementwise
         raise _BadActivation(f"{phi.name} failed with {type(e).__name__}: {e}") from None
-    if values.shape != probe.shape or slopes.shape != probe.shape:
-        raise _BadActivation(f"{phi.name} is not elementwise.")
     return phi
+
+
+def _key(activation: ActivationLike) -> ActivationLike:
+    """The cache key: the table's name for names and jax's own functions, else the callable."""
+    return table_name(activation) or activation
 
 
 def _resolve(activation: ActivationLike, caller: str) -> _Phi:
     get_activation(activation, caller=caller)  # names and types, with the caller's name
-    key = activation.lower() if isinstance(activation, str) else activation
     try:
-        return _cached_phi(key)
+        return _cached_phi(_key(activation))
     except TypeError:  # unhashable callable: compile it for this call only
-        phi = _Phi(get_activation(activation, caller=caller))
+        return _Phi(get_activation(activation, caller=caller))
     except _BadActivation as e:
         raise TypeError(
             validation.error(caller, f"`activation` must be a JAX-traceable elementwise function of one array; {e}")
         ) from None
-    return phi
 
 
-# ---------------------------------------------------------------------------
-# Gaussian expectations
-
-
-def _nodes(mean: float, std: float, breakpoints: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """``quadrature.nodes`` split at the breakpoints and at Z_CUTS standard deviations."""
-    cuts = (*breakpoints, *(mean + std * z for z in Z_CUTS))
-    return quadrature.nodes(mean, std, cuts, NODES)
-
-
-def _expect(f: Callable[[np.ndarray], np.ndarray], q: float, breakpoints: tuple[float, ...]) -> float:
+def _expect(f: Callable, q: float, breakpoints: tuple[float, ...]) -> float:
     """E[f(sqrt(q) z)], z ~ N(0, 1)."""
-    x, w = _nodes(0.0, math.sqrt(q), breakpoints)
-    return float(np.sum(w * f(x)))
+    return quadrature.expectation(f, 0.0, math.sqrt(q), breakpoints, NODES, z_cuts=Z_CUTS)
 
 
-def _conditional_nodes(means: np.ndarray, std: float, breakpoints: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of nodes and weights for E[g(m_i + std z)], one row per mean m_i.
-
-    As ``quadrature.nodes`` (Gauss-Legendre on [-TAIL, TAIL], split at the
-    breakpoints), vectorised: a breakpoint outside [-TAIL, TAIL] gives a piece
-    of zero width, hence zero weight, so every row has the same length.
-    """
-    if std == 0.0:
-        return means[:, None], np.ones((means.size, 1))
-    t, wt = quadrature._legendre(NODES)
-    tail = quadrature.TAIL
-    cuts = (np.asarray(breakpoints, np.float64)[None, :] - means[:, None]) / std
-    cuts = np.concatenate([cuts, np.broadcast_to(np.asarray(Z_CUTS), (means.size, len(Z_CUTS)))], axis=1)
-    cuts = np.sort(np.clip(cuts, -tail, tail), axis=1)
-    ends = np.full((means.size, 1), tail)
-    edges = np.concatenate([-ends, cuts, ends], axis=1)
-    half = 0.5 * (edges[:, 1:] - edges[:, :-1])[..., None]
-    z = half * t + 0.5 * (edges[:, 1:] + edges[:, :-1])[..., None]
-    w = half * wt * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    x = means[:, None, None] + std * z
-    return x.reshape(means.size, -1), w.reshape(means.size, -1)
-
-
-def _expect2(
-    f: Callable[[np.ndarray], np.ndarray],
-    g: Callable[[np.ndarray], np.ndarray],
-    q: float,
-    c: float,
-    breakpoints: tuple[float, ...],
-    kinks: tuple[float, ...],
-) -> float:
-    """E[f(u_1) g(u_2)] for (u_1, u_2) centred normal, variances q, correlation c.
-
-    Nested rule: outer nodes u_1 ~ N(0, q), then u_2 | u_1 ~ N(c u_1, q (1 - c^2)),
-    each split at the breakpoints.
-    """
-    s = math.sqrt(q)
-    inner_std = s * math.sqrt(max(1.0 - c * c, 0.0))
-    # Near |c| = 1 the inner integral changes over a width inner_std / |c| around each
-    # kink: split the outer rule there too, so each outer piece stays smooth.
-    outer = list(breakpoints)
-    if 0.0 < inner_std < 0.5 * s * abs(c):
-        width = inner_std / abs(c)
-        outer += [b / c + k * width for b in kinks for k in OUTER_SPLITS]
-    x1, w1 = _nodes(0.0, s, tuple(outer))
-    x2, w2 = _conditional_nodes(c * x1, inner_std, breakpoints)
-    inner = np.sum(w2 * g(x2), axis=1)
-    return float(np.sum(w1 * f(x1) * inner))
+def _expect2(f: Callable, g: Callable, phi: _Phi, q: float, c: float) -> float:
+    """E[f(u_1) g(u_2)] for centred normals of variance q and correlation c."""
+    return quadrature.expectation2(f, g, math.sqrt(q), c, phi.breakpoints, NODES, Z_CUTS, kinks=phi.kinks)
 
 
 # ---------------------------------------------------------------------------
@@ -286,8 +162,8 @@ def _brent(
 
 def _length(phi: _Phi, sw2: float, sb2: float, q: float) -> float:
     if q == 0.0:
-        return sw2 * float(phi(np.zeros(1))[0]) ** 2 + sb2
-    return sw2 * _expect(lambda x: phi(x) ** 2, q, phi.breakpoints) + sb2
+        return sw2 * float(quadrature.evaluate(phi.value, np.zeros(1))[0]) ** 2 + sb2
+    return sw2 * _expect(lambda x: phi.value(x) ** 2, q, phi.breakpoints) + sb2
 
 
 def _fixed_point(phi: _Phi, sw2: float, sb2: float, q0: float, caller: str, limit: float = Q_DIVERGED) -> float:
@@ -340,15 +216,15 @@ def _fixed_point(phi: _Phi, sw2: float, sb2: float, q0: float, caller: str, limi
 
 
 def _chi1(phi: _Phi, sw2: float, q: float) -> float:
-    return sw2 * _expect(lambda x: phi.prime(x) ** 2, max(q, Q_TINY), phi.breakpoints)
+    return sw2 * _expect(lambda x: phi.slope(x) ** 2, max(q, Q_TINY), phi.breakpoints)
 
 
 def _correlation(phi: _Phi, sw2: float, sb2: float, q: float, c: float) -> float:
-    return (sw2 * _expect2(phi, phi, q, c, phi.breakpoints, phi.kinks) + sb2) / q
+    return (sw2 * _expect2(phi.value, phi.value, phi, q, c) + sb2) / q
 
 
 def _chi_c(phi: _Phi, sw2: float, q: float, c: float) -> float:
-    return sw2 * _expect2(phi.prime, phi.prime, q, c, phi.breakpoints, phi.kinks)
+    return sw2 * _expect2(phi.slope, phi.slope, phi, q, c)
 
 
 # ---------------------------------------------------------------------------
@@ -408,12 +284,10 @@ def length_map(activation: ActivationLike, weight_variance: float, bias_variance
 def fixed_point(activation: ActivationLike, weight_variance: float, bias_variance: float, *, q0: float = 1.0) -> float:
     """The fixed point ``q*`` of the length map reached from the input length ``q0``.
 
-    ``q* = sigma_w^2 E[phi(sqrt(q*) z)^2] + sigma_b^2``. Found by bracketing
-    from ``q0`` in the direction the map moves it, then Brent's method: for a
-    monotone length map this is the limit of ``q^l`` from ``q^0 = q0``. For
-    every named activation the map is monotone and (except at a degenerate
-    point) the limit does not depend on ``q0``. At relu's critical point
-    ``(2, 0)`` the map is the identity and ``q0`` itself is returned.
+    ``q* = sigma_w^2 E[phi(sqrt(q*) z)^2] + sigma_b^2``, the limit of ``q^l``
+    from ``q^0 = q0`` (bracketed in the direction the map moves ``q0``, then
+    Brent's method). At relu's critical point ``(2, 0)`` every q is a fixed
+    point and ``q0`` is returned.
 
     Args:
       activation: a name or a JAX-traceable elementwise callable.
@@ -450,10 +324,8 @@ def chi1(
 ) -> float:
     """``chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2]``: the Jacobian's mean squared singular value.
 
-    A small perturbation of a layer's input grows by ``chi_1`` in squared
-    norm per layer: ``chi_1 < 1`` is the ordered phase, ``chi_1 > 1`` chaos,
-    ``chi_1 = 1`` the edge of chaos (Poole et al. 2016, eq. 7; Schoenholz et
-    al. 2017, eq. 5). At ``q* = 0`` it is the limit ``q -> 0+``.
+    ``chi_1 < 1`` is the ordered phase, ``chi_1 > 1`` chaos, ``chi_1 = 1``
+    the edge of chaos. At ``q* = 0`` it is the limit ``q -> 0+``.
 
     Args:
       activation: a name or a JAX-traceable elementwise callable
@@ -493,8 +365,7 @@ def correlation_map(
 
     ``C(c) = (sigma_w^2 E[phi(u_1) phi(u_2)] + sigma_b^2) / q*`` with
     ``u_1 = sqrt(q*) z_1``, ``u_2 = sqrt(q*) (c z_1 + sqrt(1 - c^2) z_2)``
-    (Poole et al. 2016, eq. 5), by a nested Gauss-Legendre rule split at the
-    activation's breakpoints (see the module docstring).
+    (Poole et al. 2016, eq. 5).
 
     Args:
       activation: a name or a JAX-traceable elementwise callable.
@@ -540,12 +411,9 @@ def correlation_map(
 def depth_scale(activation: ActivationLike, weight_variance: float, bias_variance: float) -> float:
     """The depth scale ``xi_c = -1 / ln(chi_c)`` over which correlations converge.
 
-    ``chi_c`` is the slope of the correlation map at its stable fixed point
-    ``c*``: in the ordered phase ``c* = 1`` and ``chi_c = chi_1``; in the
-    chaotic phase ``c* < 1`` is found by bracketed root finding on
-    ``C(c) - c`` over [0, 1) and ``chi_c = sigma_w^2 E[phi'(u_1) phi'(u_2)]``
-    at ``c*`` (Schoenholz et al. 2017, eqs. 9-10). Signals propagate through
-    about ``xi_c`` layers; at the edge of chaos ``xi_c`` is infinite.
+    ``chi_c = sigma_w^2 E[phi'(u_1) phi'(u_2)]`` is the slope of the
+    correlation map at its stable fixed point ``c*`` (``c* = 1`` and
+    ``chi_c = chi_1`` in the ordered phase), Schoenholz et al. 2017, eqs. 9-10.
 
     Args:
       activation: a name or a JAX-traceable elementwise callable.
@@ -602,11 +470,8 @@ def critical(activation: ActivationLike, bias_variance: float = 0.0) -> tuple[fl
     """The edge of chaos: ``sigma_w^2`` with ``chi_1 = 1`` at ``q*``, for a given ``sigma_b^2``.
 
     Solves ``sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1`` with ``q*`` the fixed point
-    for that ``sigma_w^2``: ``sigma_w^2`` is scanned over powers of two from
-    2^-6 to 2^12 for a sign change of ``chi_1 - 1`` (a length map that
-    diverges counts as past the root), then refined by Brent's method (or
-    bisection next to the divergent side). The root is rejected when ``q*``
-    diverges on the way: then ``chi_1`` only tends to 1 as ``q* -> inf``.
+    reached from ``q0 = 1`` for that ``sigma_w^2`` (``sigma_w^2`` from 2^-6
+    to 2^12); a root where ``q*`` diverges is no root.
 
     Args:
       activation: a name or a JAX-traceable elementwise callable.
@@ -639,9 +504,8 @@ def _solve_critical(caller: str, activation: ActivationLike, bias_variance: Any)
     """critical() with its answer (or its reason for none) cached per activation and sigma_b^2."""
     phi = _resolve(activation, caller)
     sb2 = validation.non_negative(caller, "bias_variance", bias_variance)
-    key = activation.lower() if isinstance(activation, str) else activation
     try:
-        out = _critical_cached(key, sb2)
+        out = _critical_cached(_key(activation), sb2)
     except TypeError:  # unhashable callable
         out = _critical_or_reason(phi, sb2)
     if isinstance(out, str):
@@ -735,9 +599,7 @@ def edge_of_chaos(activation: ActivationLike, bias_variance: float = 0.0) -> tup
 
     The kernel is ``N(0, sigma_w^2 / fan_in)`` and the bias ``N(0, sigma_b^2)``
     (zeros when ``sigma_b^2 = 0``), with ``sigma_w^2`` from
-    ``jinit.mean_field.critical(activation, bias_variance)``: ``chi_1 = 1``,
-    so gradients neither explode nor vanish with depth and correlations
-    propagate over an unbounded depth scale (Schoenholz et al. 2017).
+    ``jinit.mean_field.critical(activation, bias_variance)``.
 
     Args:
       activation: a name or a JAX-traceable elementwise callable.

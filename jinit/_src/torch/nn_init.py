@@ -36,7 +36,8 @@ The structured schemes translate torch's axes, not just its fans:
 
 Half precision (float16, bfloat16) is drawn in float32 and rounded once, as
 torch does. A call whose draws cannot fit the dtype (``uniform(0, 1e6)`` in
-float16) raises ValueError instead of returning inf.
+float16) raises ValueError, at the call and in ``moments``, instead of
+returning inf.
 
 References:
   torch.nn.init, https://pytorch.org/docs/2.13/nn.init.html.
@@ -58,7 +59,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jinit._src.core import densities, fans, laws, validation
-from jinit._src.core.base import InitializerBase, cast_constant, shard_like
+from jinit._src.core.base import OVERFLOW_SIGMAS, InitializerBase, cast_constant, shard_like
 from jinit._src.core.types import DTypeLike, Moments, Sharding
 from jinit._src.random import sampling
 from jinit._src.schemes import basic
@@ -78,11 +79,6 @@ LINEAR_FNS = (
     "conv_transpose3d",
 )
 NONLINEARITIES = (*LINEAR_FNS, "sigmoid", "tanh", "relu", "leaky_relu", "selu")
-
-# No normal draw reaches 10 standard deviations: jax's sampler maps the
-# uniform in [nextafter(-1, 0), 1) through sqrt(2) erfinv, which stays below
-# 5.4 in float32 and 8.3 in float64. Used to check a law fits its dtype.
-NORMAL_REACH = 10.0
 
 # trunc_normal samples infinite bounds as +-8 standard deviations: the normal
 # mass beyond 8 is 1.2e-15 (below float32 resolution of the sampler, whose
@@ -107,18 +103,6 @@ def _dtype(name: str, dtype: DTypeLike | None, kinds: tuple[str, ...] = validati
     if dtype is not None:
         validation.dtype(name, dtype, kinds)
     return dtype
-
-
-def _fits(init: InitializerBase, dtype: np.dtype, magnitude: float) -> None:
-    """Raise if draws of size ``magnitude`` would overflow ``dtype``."""
-    limit = float(jnp.finfo(dtype).max)
-    if not magnitude <= limit:
-        raise ValueError(
-            init._error(
-                f"draws would reach {magnitude:.4g}, more than {np.dtype(dtype).name} holds (max {limit:.4g}); "
-                f"use a wider dtype or smaller hyperparameters; got dtype={np.dtype(dtype).name}."
-            )
-        )
 
 
 @functools.partial(jax.jit, static_argnums=(5,))
@@ -147,50 +131,20 @@ def _draw_normal(
 
 
 # ---------------------------------------------------------------------------
-# Shared base
+# Fixed laws: uniform, normal, trunc_normal (constant is jinit's Constant)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchInitializer(InitializerBase):
-    """Base of the jinit.torch schemes: checks the draws fit the dtype first."""
-
-    def _magnitude(self, shape: tuple[int, ...]) -> float:
-        """The largest |w| a draw can reach for this shape."""
-        return 0.0
-
-    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        _fits(self, dtype, self._magnitude(shape))
-        return self._draw(key, shape, dtype, out_sharding)
-
-    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments | None:
-        _fits(self, dtype, self._magnitude(shape))
-        return self._moments(shape)
-
-    def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        raise NotImplementedError
-
-    def _moments(self, shape: tuple[int, ...]) -> Moments:
-        raise NotImplementedError
-
-
-# ---------------------------------------------------------------------------
-# Fixed laws: uniform, normal, trunc_normal, constant
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchUniform(TorchInitializer):
+class TorchUniform(InitializerBase):
     """U[low, high) (torch's ``uniform_(a=low, b=high)``)."""
 
     low: float = 0.0
     high: float = 1.0
 
-    def _magnitude(self, shape: tuple[int, ...]) -> float:
-        return max(abs(self.low), abs(self.high))
-
-    def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         return _draw_uniform(key, shape, dtype, self.low, self.high, out_sharding)
 
-    def _moments(self, shape: tuple[int, ...]) -> Moments:
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         return laws.uniform_moments(self.low, self.high)
 
     def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
@@ -198,19 +152,16 @@ class TorchUniform(TorchInitializer):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchNormal(TorchInitializer):
+class TorchNormal(InitializerBase):
     """N(mean, std^2) (torch's ``normal_``)."""
 
     mean: float = 0.0
     std: float = 1.0
 
-    def _magnitude(self, shape: tuple[int, ...]) -> float:
-        return abs(self.mean) + NORMAL_REACH * self.std
-
-    def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         return _draw_normal(key, shape, dtype, self.mean, self.std, out_sharding)
 
-    def _moments(self, shape: tuple[int, ...]) -> Moments:
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         return laws.normal_moments(self.mean, self.std)
 
     def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
@@ -218,7 +169,7 @@ class TorchNormal(TorchInitializer):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TruncNormal(TorchInitializer):
+class TruncNormal(InitializerBase):
     """N(mean, std^2) truncated to the ABSOLUTE interval [a, b] (torch's ``trunc_normal_``)."""
 
     mean: float = 0.0
@@ -230,13 +181,13 @@ class TruncNormal(TorchInitializer):
         """The bounds in units of ``std`` about ``mean``: ((a - mean)/std, (b - mean)/std)."""
         return (self.a - self.mean) / self.std, (self.b - self.mean) / self.std
 
-    def _magnitude(self, shape: tuple[int, ...]) -> float:
-        # Draws lie in [a, b] and within TRUNC_CLAMP < NORMAL_REACH std of the mean.
-        lo = max(self.a, self.mean - NORMAL_REACH * self.std)
-        hi = min(self.b, self.mean + NORMAL_REACH * self.std)
+    def _extent(self, shape: tuple[int, ...], law: Moments) -> float:
+        # Draws lie in [a, b] and within TRUNC_CLAMP std (before truncation) of the mean.
+        lo = max(self.a, self.mean - TRUNC_CLAMP * self.std)
+        hi = min(self.b, self.mean + TRUNC_CLAMP * self.std)
         return max(abs(lo), abs(hi))
 
-    def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         cdt = compute_dtype(dtype)
         lower, upper = self.std_bounds()
         lower, upper = max(lower, -TRUNC_CLAMP), min(upper, TRUNC_CLAMP)
@@ -249,7 +200,7 @@ class TruncNormal(TorchInitializer):
         b = self.b if abs(self.b) <= big else math.copysign(math.inf, self.b)
         return _finish(z, c(self.std), c(self.mean), c(a), c(b), dtype)
 
-    def _moments(self, shape: tuple[int, ...]) -> Moments:
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         lower, upper = self.std_bounds()
         m = laws.truncated_normal_moments(self.mean, self.std, lower, upper)
         # The support is [a, b] exactly (mean + std * lower may differ by an ulp).
@@ -259,25 +210,12 @@ class TruncNormal(TorchInitializer):
         return densities.truncated(self.mean, self.std, *self.std_bounds())
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchConstant(Constant):
-    """Every entry equal to ``value`` (torch's ``constant_``, ``zeros_``, ``ones_``)."""
-
-    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        _fits(self, dtype, abs(self.value))
-        return super()._sample(key, shape, dtype, out_sharding)
-
-    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
-        _fits(self, dtype, abs(self.value))
-        return super()._law(shape, dtype)
-
-
 # ---------------------------------------------------------------------------
 # Fan-scaled laws: xavier_*, kaiming_*, layer weights and biases
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchVarianceScaling(TorchInitializer):
+class TorchVarianceScaling(InitializerBase):
     """``std = gain / sqrt(n)`` with torch's fans for ``layout``; uniform or plain normal.
 
     ``n`` is fan_in, fan_out, or (fan_in + fan_out) / 2 for ``mode="fan_avg"``
@@ -315,18 +253,13 @@ class TorchVarianceScaling(TorchInitializer):
         """The uniform law's bound ``sqrt(3) * std``."""
         return math.sqrt(3.0) * self.std(shape)
 
-    def _magnitude(self, shape: tuple[int, ...]) -> float:
-        if self.distribution == "uniform":
-            return self.bound(shape)
-        return NORMAL_REACH * self.std(shape)
-
-    def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         if self.distribution == "uniform":
             b = self.bound(shape)
             return _draw_uniform(key, shape, dtype, -b, b, out_sharding)
         return _draw_normal(key, shape, dtype, 0.0, self.std(shape), out_sharding)
 
-    def _moments(self, shape: tuple[int, ...]) -> Moments:
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         if self.distribution == "uniform":
             b = self.bound(shape)
             return laws.uniform_moments(-b, b)
@@ -355,7 +288,7 @@ class ConvWeight(TorchVarianceScaling):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class LayerBias(TorchInitializer):
+class LayerBias(InitializerBase):
     """``nn.Linear``/``nn.Conv*d``'s bias: U(+-1/sqrt(fan_in)), fan_in of the WEIGHT; 0 for fan_in 0."""
 
     fan_in: int = 1
@@ -364,13 +297,10 @@ class LayerBias(TorchInitializer):
     def bound(self) -> float:
         return 1.0 / math.sqrt(self.fan_in) if self.fan_in > 0 else 0.0
 
-    def _magnitude(self, shape: tuple[int, ...]) -> float:
-        return self.bound
-
-    def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         return _draw_uniform(key, shape, dtype, -self.bound, self.bound, out_sharding)
 
-    def _moments(self, shape: tuple[int, ...]) -> Moments:
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         if self.bound == 0.0:
             return laws.constant_moments(0.0)
         return laws.uniform_moments(-self.bound, self.bound)
@@ -402,12 +332,29 @@ def _zero_some(w: jax.Array, bits: jax.Array, axis: int, zeros: int) -> jax.Arra
     return jnp.where(ranks < zeros, jnp.zeros((), w.dtype), w)
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _dirac(shape: tuple[int, ...], layout: str, groups: int, dtype: np.dtype) -> jax.Array:
+    """torch's ``dirac_`` kernel from index comparisons (no host array, so ``jax.eval_shape`` stays abstract).
+
+    Entry (o, i, *c) is 1 iff c is the centre ``k // 2`` on every spatial
+    axis and ``o % (out / groups) == i``: in group g, out channel
+    ``g * opg + d`` copies in channel d, for ``d < min(opg, in)``.
+    """
+    rank = len(shape)
+    out_axis, in_axis, spatial = (0, 1, range(2, rank)) if layout == "torch" else (rank - 1, rank - 2, range(rank - 2))
+    iota = functools.partial(jax.lax.broadcasted_iota, jnp.int32, shape)
+    ones = iota(out_axis) % (shape[out_axis] // groups) == iota(in_axis)
+    for axis in spatial:
+        ones &= iota(axis) == shape[axis] // 2
+    return ones.astype(dtype)
+
+
 def _rank_error(init: InitializerBase, shape: tuple[int, ...], need: str) -> ValueError:
     return ValueError(init._error(f"shape needs {need}; got shape={shape!r}."))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchOrthogonal(TorchInitializer):
+class TorchOrthogonal(InitializerBase):
     """``gain`` times a Haar (semi-)orthogonal matrix: torch's ``(out, rest)`` matrix, or its flax equivalent."""
 
     gain: float = 1.0
@@ -427,15 +374,12 @@ class TorchOrthogonal(TorchInitializer):
             return shape[0], math.prod(shape[1:])
         return math.prod(shape[:-1]), shape[-1]
 
-    def _magnitude(self, shape: tuple[int, ...]) -> float:
-        return self.gain  # |q_ij| <= 1
-
-    def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         rows, cols = self.matrix_shape(shape)
         q = _orthogonal(key, cast_constant(self.gain, compute_dtype(dtype)), rows, cols, shape, dtype)
         return shard_like(q, out_sharding)
 
-    def _moments(self, shape: tuple[int, ...]) -> Moments:
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         rows, cols = self.matrix_shape(shape)
         return laws.semi_orthogonal_moments(rows, cols, self.gain)
 
@@ -444,7 +388,7 @@ class TorchOrthogonal(TorchInitializer):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Sparse(TorchInitializer):
+class Sparse(InitializerBase):
     """N(0, std^2) with exactly ``ceil(sparsity * out)`` zeros per input unit (torch's ``sparse_``).
 
     torch layout ``(out, in)``: zeros counted down each column (axis 0);
@@ -466,16 +410,17 @@ class Sparse(TorchInitializer):
         """``ceil(sparsity * out)``, computed as torch does."""
         return math.ceil(self.sparsity * shape[self.out_axis()])
 
-    def _magnitude(self, shape: tuple[int, ...]) -> float:
-        return NORMAL_REACH * self.std
+    def _extent(self, shape: tuple[int, ...], law: Moments) -> float:
+        # The non-zero entries are N(0, std^2): the law's variance, diluted by the zeros, understates them.
+        return OVERFLOW_SIGMAS * self.std if law.variance > 0.0 else 0.0
 
-    def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         key_values, key_mask = sampling.split(key)
         w = _draw_normal(key_values, shape, dtype, 0.0, self.std, None)
         bits = sampling.bits(key_mask, shape, jnp.uint32)
         return shard_like(_zero_some(w, bits, self.out_axis(), self.num_zeros(shape)), out_sharding)
 
-    def _moments(self, shape: tuple[int, ...]) -> Moments:
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         p_zero = self.num_zeros(shape) / shape[self.out_axis()]
         if p_zero >= 1.0:
             return dataclasses.replace(laws.constant_moments(0.0), iid=False)
@@ -504,7 +449,7 @@ class TorchEye(Eye):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Dirac(TorchInitializer):
+class Dirac(InitializerBase):
     """torch's ``dirac_``: per group, out channel d copies in channel d at the centre tap k // 2."""
 
     groups: int = 1
@@ -534,19 +479,10 @@ class Dirac(TorchInitializer):
         out, in_, _ = self._parts(shape)
         return self.groups * min(out // self.groups, in_)
 
-    def _draw(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        out, in_, ks = self._parts(shape)
-        per_group = out // self.groups
-        d = np.arange(min(per_group, in_))
-        outs = (np.arange(self.groups)[:, None] * per_group + d[None, :]).ravel()
-        ins = np.tile(d, self.groups)
-        centre = tuple(k // 2 for k in ks)
-        index: tuple[Any, ...] = (outs, ins, *centre) if self.layout == "torch" else (*centre, ins, outs)
-        w = np.zeros(shape, np.float32)  # built on the host: the values depend on the shape only
-        w[index] = 1.0
-        return shard_like(jnp.asarray(w, dtype), out_sharding)
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+        return shard_like(_dirac(shape, self.layout, self.groups, dtype), out_sharding)
 
-    def _moments(self, shape: tuple[int, ...]) -> Moments:
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
         return laws.two_valued_moments(1.0, self.ones(shape), math.prod(shape))
 
     def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
@@ -755,8 +691,18 @@ def trunc_normal(
     return TruncNormal(mean=mean_, std=std_, a=lo, b=hi, dtype=_dtype(name, dtype), name=name)
 
 
-def constant(val: float, *, dtype: DTypeLike | None = None) -> TorchConstant:
+def _fill(fn: str, value: Any, dtype: DTypeLike | None) -> Constant:
+    """torch's ``constant_``, ``zeros_`` and ``ones_``: jinit's Constant under the torch name."""
+    name = _name(fn)
+    value_ = validation.real_scalar(name, "val", value)
+    return Constant(value=value_, dtype=_dtype(name, dtype, validation.INEXACT_KINDS), name=name)
+
+
+def constant(val: float, *, dtype: DTypeLike | None = None) -> Constant:
     """Builds torch's ``constant_``: every entry equal to ``val``.
+
+    ``zeros()`` and ``ones()`` are ``constant(0.0)`` and ``constant(1.0)``
+    under torch's names.
 
     Args:
       val: the fill value, a finite real number.
@@ -769,55 +715,23 @@ def constant(val: float, *, dtype: DTypeLike | None = None) -> TorchConstant:
       >>> import jax, jinit.torch as jt
       >>> jt.constant(0.5)(jax.random.key(0), (3,))
       Array([0.5, 0.5, 0.5], dtype=float32)
+      >>> jt.ones().moments((2, 2)).mean, jt.zeros().moments((2, 2)).mean
+      (1.0, 0.0)
 
     References:
-      torch.nn.init.constant_.
+      torch.nn.init.constant_, zeros_, ones_.
     """
-    name = _name("constant")
-    value = validation.real_scalar(name, "val", val)
-    return TorchConstant(value=value, dtype=_dtype(name, dtype, validation.INEXACT_KINDS), name=name)
+    return _fill("constant", val, dtype)
 
 
-def zeros(*, dtype: DTypeLike | None = None) -> TorchConstant:
-    """Builds torch's ``zeros_``: every entry 0.
-
-    Args:
-      dtype: the default dtype.
-
-    Returns:
-      An initializer for arrays of any shape (the key is ignored).
-
-    Examples:
-      >>> import jinit.torch as jt
-      >>> jt.zeros().moments((2, 2)).variance
-      0.0
-
-    References:
-      torch.nn.init.zeros_.
-    """
-    name = _name("zeros")
-    return TorchConstant(value=0.0, dtype=_dtype(name, dtype, validation.INEXACT_KINDS), name=name)
+def zeros(*, dtype: DTypeLike | None = None) -> Constant:
+    """Builds torch's ``zeros_``: :func:`constant` with ``val=0`` (``dtype``: the default dtype)."""
+    return _fill("zeros", 0.0, dtype)
 
 
-def ones(*, dtype: DTypeLike | None = None) -> TorchConstant:
-    """Builds torch's ``ones_``: every entry 1.
-
-    Args:
-      dtype: the default dtype.
-
-    Returns:
-      An initializer for arrays of any shape (the key is ignored).
-
-    Examples:
-      >>> import jinit.torch as jt
-      >>> jt.ones().moments((2, 2)).mean
-      1.0
-
-    References:
-      torch.nn.init.ones_.
-    """
-    name = _name("ones")
-    return TorchConstant(value=1.0, dtype=_dtype(name, dtype, validation.INEXACT_KINDS), name=name)
+def ones(*, dtype: DTypeLike | None = None) -> Constant:
+    """Builds torch's ``ones_``: :func:`constant` with ``val=1`` (``dtype``: the default dtype)."""
+    return _fill("ones", 1.0, dtype)
 
 
 def eye(*, layout: str = "flax", dtype: DTypeLike | None = None) -> TorchEye:
@@ -902,6 +816,13 @@ def _scaled(
     )
 
 
+def _xavier(fn: str, distribution: str, gain: float, layout: str, dtype: Any) -> TorchVarianceScaling:
+    name = _name(fn)
+    return _scaled(
+        TorchVarianceScaling, name, validation.positive(name, "gain", gain), "fan_avg", distribution, layout, dtype
+    )
+
+
 def xavier_uniform(gain: float = 1.0, *, layout: str = "flax", dtype: DTypeLike | None = None) -> TorchVarianceScaling:
     """Builds torch's ``xavier_uniform_``: U(-bound, bound), ``bound = gain sqrt(6 / (fan_in + fan_out))``.
 
@@ -927,25 +848,15 @@ def xavier_uniform(gain: float = 1.0, *, layout: str = "flax", dtype: DTypeLike 
       Glorot & Bengio (2010), Understanding the difficulty of training deep
       feedforward neural networks, eq. 16.
     """
-    name = _name("xavier_uniform")
-    return _scaled(
-        TorchVarianceScaling, name, validation.positive(name, "gain", gain), "fan_avg", "uniform", layout, dtype
-    )
+    return _xavier("xavier_uniform", "uniform", gain, layout, dtype)
 
 
 def xavier_normal(gain: float = 1.0, *, layout: str = "flax", dtype: DTypeLike | None = None) -> TorchVarianceScaling:
     """Builds torch's ``xavier_normal_``: N(0, std^2), ``std = gain sqrt(2 / (fan_in + fan_out))``.
 
-    A plain normal (jax's ``glorot_normal`` is truncated at 2 sigma and
-    rescaled: same variance, lighter tails).
-
-    Args:
-      gain: multiplies the standard deviation, positive and finite.
-      layout: ``"flax"`` (``(*k, in, out)``) or ``"torch"`` (``(out, in, *k)``).
-      dtype: the default dtype.
-
-    Returns:
-      An initializer for arrays of rank >= 2.
+    Arguments, fans and result as :func:`xavier_uniform`; only the
+    distribution differs: a plain normal (jax's ``glorot_normal`` is
+    truncated at 2 sigma and rescaled: same variance, lighter tails).
 
     Examples:
       >>> import jinit.torch as jt
@@ -956,10 +867,7 @@ def xavier_normal(gain: float = 1.0, *, layout: str = "flax", dtype: DTypeLike |
       Glorot & Bengio (2010), Understanding the difficulty of training deep
       feedforward neural networks.
     """
-    name = _name("xavier_normal")
-    return _scaled(
-        TorchVarianceScaling, name, validation.positive(name, "gain", gain), "fan_avg", "normal", layout, dtype
-    )
+    return _xavier("xavier_normal", "normal", gain, layout, dtype)
 
 
 def _kaiming(
@@ -996,7 +904,8 @@ def kaiming_uniform(
       mode: ``"fan_in"`` (keeps forward variance) or ``"fan_out"``
         (backward); case-insensitive as in torch.
       nonlinearity: a name from ``calculate_gain``'s table.
-      layout: ``"flax"`` (``(*k, in, out)``) or ``"torch"`` (``(out, in, *k)``).
+      layout: ``"flax"`` (``(*k, in, out)``) or ``"torch"`` (``(out, in, *k)``):
+        which axes ``mode``'s fan is read from.
       dtype: the default dtype.
 
     Returns:
@@ -1025,19 +934,9 @@ def kaiming_normal(
 ) -> TorchVarianceScaling:
     """Builds torch's ``kaiming_normal_``: N(0, std^2), ``std = gain / sqrt(fan_mode)``.
 
-    A plain normal (jax's ``he_normal`` is truncated and rescaled), with
-    ``gain = calculate_gain(nonlinearity, a)``.
-
-    Args:
-      a: the negative slope of the rectifier after this layer (used with
-        ``"leaky_relu"`` only), finite.
-      mode: ``"fan_in"`` or ``"fan_out"`` (case-insensitive as in torch).
-      nonlinearity: a name from ``calculate_gain``'s table.
-      layout: ``"flax"`` (``(*k, in, out)``) or ``"torch"`` (``(out, in, *k)``).
-      dtype: the default dtype.
-
-    Returns:
-      An initializer for arrays of rank >= 2.
+    Arguments, gain ``calculate_gain(nonlinearity, a)``, fans and result as
+    :func:`kaiming_uniform`; only the distribution differs: a plain normal
+    (jax's ``he_normal`` is truncated and rescaled).
 
     Examples:
       >>> import jinit.torch as jt
@@ -1219,15 +1118,9 @@ def linear_bias(fan_in: int, *, dtype: DTypeLike | None = None) -> LayerBias:
 def conv_bias(fan_in: int, *, dtype: DTypeLike | None = None) -> LayerBias:
     """The law of ``torch.nn.Conv{1,2,3}d``'s bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 
-    ``fan_in`` is the WEIGHT's: ``in_channels / groups * prod(kernel_size)``;
-    for ``fan_in = 0`` the bound is 0, as in torch.
-
-    Args:
-      fan_in: the weight's fan_in, a non-negative int.
-      dtype: the default dtype.
-
-    Returns:
-      An initializer for arrays of any shape.
+    As :func:`linear_bias`, with the conv WEIGHT's ``fan_in = in_channels /
+    groups * prod(kernel_size)`` (the bound is 0 for ``fan_in = 0``, as in
+    torch).
 
     Examples:
       >>> import jinit.torch as jt
