@@ -1,43 +1,168 @@
-"""The self-contained code blocks of the README and docs run as written (docstring examples run as doctests)."""
+"""The README and docs/ as a reader meets them: code that runs, links that resolve, nothing pointing outside.
+
+* Every fenced ```python block of README.md and docs/*.md runs on its own: each in a fresh Python
+  process (a fresh namespace, jax's default configuration, not tests/conftest.py's strict one), so a
+  block that uses a name it does not define or import fails here. Blocks meant to be read, not run
+  (shell commands, printed output) are fenced ```console or ```text; every fence names its language.
+  The blocks assert their own claims, as the notebooks do.
+* Every relative link (and its #anchor), every repository path and every dotted ``jinit.`` name the
+  pages mention exists.
+* Nothing in the README, docs, notebooks, tests, benchmarks or the package points outside the
+  repository: no issue or pull-request numbers, no notes or tutorials a reader does not have.
+"""
 
 from __future__ import annotations
 
+import importlib
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
-
-# (file, index of the ```python block): the blocks that define everything they use. The others are
-# fragments of a larger program (a `model`, `rules`, a multi-host cluster) and say so in their text.
-RUNNABLE = [("README.md", 0), ("docs/flax.md", 0)]
+PAGES = sorted(["README.md", *(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))])
+FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
+LANGUAGES = {"python", "console", "text"}
 
 
-def blocks(path: str) -> list[str]:
-    return BLOCK.findall((ROOT / path).read_text())
+def fences(page: str) -> list[tuple[str, str]]:
+    """(language, code) of every fenced block of a page, in order."""
+    return [(m.group(1).strip(), m.group(2)) for m in FENCE.finditer((ROOT / page).read_text())]
 
 
-@pytest.mark.parametrize(("path", "index"), RUNNABLE, ids=[f"{p}[{i}]" for p, i in RUNNABLE])
-def test_block_runs(path: str, index: int) -> None:
-    code = blocks(path)[index]
-    exec(compile(code, f"{path} block {index}", "exec"), {"__name__": "__docs__"})
+def python_blocks() -> list[tuple[str, int, str]]:
+    out = []
+    for page in PAGES:
+        blocks = [code for lang, code in fences(page) if lang == "python"]
+        out += [(page, i, code) for i, code in enumerate(blocks)]
+    return out
 
 
-def test_readme_quick_start_states_the_truth() -> None:
-    """The README's first block says its draws are jax's and shows its law: check both claims."""
-    import jax
-    import jax.numpy as jnp
+BLOCKS = python_blocks()
 
-    import jinit
 
-    shape = (3, 3, 64, 128)
-    init = jinit.he_normal()
-    assert jnp.array_equal(init(jax.random.key(0), shape), jax.nn.initializers.he_normal()(jax.random.key(0), shape))
-    law = init.moments(shape)
-    number = r"(-?[0-9]+\.[0-9]+)\.\.\."
-    shown = re.search(rf"variance={number}, bound={number}, excess_kurtosis={number}", blocks("README.md")[0])
-    assert shown is not None
-    for text, value in zip(shown.groups(), (law.variance, law.bound, law.excess_kurtosis), strict=True):
-        assert str(value).startswith(text), (text, value)
+@pytest.mark.parametrize(("page", "index", "code"), BLOCKS, ids=[f"{p}[{i}]" for p, i, _ in BLOCKS])
+def test_python_block_runs_on_its_own(page: str, index: int, code: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "PYTHONWARNINGS")}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, f"{page}, python block {index} failed:\n{result.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_fence_names_its_language(page: str) -> None:
+    text = (ROOT / page).read_text()
+    assert text.count("```") % 2 == 0, f"{page}: an unclosed ``` fence"
+    langs = [lang for lang, _ in fences(page)]
+    assert len(langs) == text.count("```") // 2, f"{page}: a fence the parser did not pair; check its indentation"
+    odd = [lang or "(none)" for lang in langs if lang not in LANGUAGES]
+    assert not odd, f"{page}: fences must be one of {sorted(LANGUAGES)}; got {odd}"
+
+
+def github_anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = FENCE.sub("", path.read_text())
+    return {github_anchor(h) for h in re.findall(r"^#+ (.*)$", text, re.MULTILINE)}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_links_resolve(page: str) -> None:
+    text = FENCE.sub("", (ROOT / page).read_text())
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+://", target):
+            broken.append(f"{target} (outside the repository)")
+            continue
+        file, _, anchor = target.partition("#")
+        path = (ROOT / page).parent / file if file else ROOT / page
+        if not path.exists():
+            broken.append(f"{target} (no such file)")
+        elif anchor and anchor not in anchors(path):
+            broken.append(f"{target} (no such heading in {path.relative_to(ROOT)})")
+    assert not broken, f"{page}: {broken}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_repository_paths_exist(page: str) -> None:
+    text = (ROOT / page).read_text()
+    paths = set(re.findall(r"\b(?:jinit|tests|benchmarks|notebooks|docs)/[\w./-]*\w", text))
+    missing = sorted(p for p in paths if not (ROOT / p).exists())
+    assert not missing, f"{page} mentions paths that do not exist: {missing}"
+
+
+def resolve(name: str) -> object:
+    parts = name.split(".")
+    for n in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:n]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[n:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ModuleNotFoundError(name)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_jinit_names_exist(page: str) -> None:
+    names = set(re.findall(r"\bjinit(?:\.[A-Za-z_]\w*)+", (ROOT / page).read_text()))
+    stale = []
+    for name in sorted(names):
+        try:
+            resolve(name)
+        except (AttributeError, ImportError) as e:
+            stale.append(f"{name} ({e})")
+    assert not stale, f"{page} names what does not exist: {stale}"
+
+
+OUTSIDE = [
+    re.compile(r"(?i)\bissues?\s*#?\d"),  # "issue 5", "issue #3"
+    re.compile(r"(?i)\b(?:core|flax|schemes|notebooks|models?|performance)\s+issues?\b"),  # "the core issue"
+    re.compile(r"(?<![\w&/])#\d+\b"),  # "#3"
+    re.compile(r"\b[\w.-]+/[\w.-]+#\d+\b"),  # "owner/repo#123"
+    re.compile(r"(?i)\b(?:PR|pull request)\s*#?\d"),
+    re.compile(r"(?i)\bclosing notes?\b"),
+    re.compile(r"(?i)\bseed tutorials?\b|\btutorials?\s+\d{3}\b|\bseeds' table\b|\bthe seeds this project\b"),
+]
+
+
+def text_files() -> list[Path]:
+    files = [ROOT / p for p in PAGES] + [ROOT / "Makefile", ROOT / "pyproject.toml"]
+    for folder, pattern in (("notebooks", "*.py"), ("tests", "*.py"), ("benchmarks", "*"), ("jinit", "**/*.py")):
+        files += [p for p in sorted((ROOT / folder).glob(pattern)) if p.is_file() and p.suffix in (".py", ".md", ".sh")]
+    return [p for p in files if p != Path(__file__).resolve()]
+
+
+def test_nothing_points_outside_the_repository() -> None:
+    hits = []
+    for path in text_files():
+        for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if any(p.search(line) for p in OUTSIDE):
+                hits.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()[:120]}")
+    assert not hits, "pointers outside the repository (say it in the repository's own words):\n" + "\n".join(hits)
+
+
+def test_the_outside_pointer_check_can_fail() -> None:
+    caught = [
+        "see issue 5",
+        "(jax PR #35096)",
+        "pytorch/pytorch#50664",
+        "in the closing note of the core issue",
+        "as tutorial 001 says",
+        "the seed tutorials",
+        "#3",
+    ]
+    missed = [s for s in caught if not any(p.search(s) for p in OUTSIDE)]
+    assert not missed, missed
+    fine = ["`#laws`", "colour #1f77b4", "a hash of the index", "Klambauer et al. (2017)", "# 3 sigma"]
+    flagged = [s for s in fine if any(p.search(s) for p in OUTSIDE)]
+    assert not flagged, flagged
