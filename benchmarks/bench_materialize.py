@@ -22,7 +22,7 @@ process high-water mark (``ru_maxrss``); the baseline is the RSS after the
 imports and a first tiny op, so ``peak / (baseline + parameter bytes)`` is
 the memory overhead of building the model.
 
-Targets (issue 4), for materialize with torch's laws: wall <= 1.5 x torch,
+Targets, for materialize with torch's laws: wall <= 1.5 x torch,
 peak RSS <= 1.3 x (baseline + parameter bytes).
 
 Usage: ``python benchmarks/bench_materialize.py [--quick] [--rounds N]``;

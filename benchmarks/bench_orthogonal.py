@@ -11,7 +11,7 @@ reflections (the same Haar law, half the flops of QR plus forming Q, all in
 matrix products); jax and torch run LAPACK's QR (``geqrf`` + ``orgqr``).
 jax refuses bfloat16; jinit's bfloat16 row is computed in float32 and cast.
 
-Targets (issue 3, CPU): jinit / torch <= 1.0 at 2048 and 4096 (and, from
+Targets (CPU): jinit / torch <= 1.0 at 2048 and 4096 (and, from
 the orthogonal item, 1024 and the 64-slice stack).
 
 Usage: ``python benchmarks/bench_orthogonal.py [--quick] [--rounds N]``.

@@ -11,7 +11,7 @@ torch runs the same law (``trunc_normal_`` for jax's truncated ``*_normal``
 schemes, whose torch namesakes ``xavier_normal_``/``kaiming_normal_`` draw an
 untruncated normal); the "torch (name)" column times those namesakes too.
 
-Targets (issue 3, CPU): jinit / jax <= 0.35 with identical values, and
+Targets (CPU): jinit / jax <= 0.35 with identical values, and
 jinit / torch <= 1.0, for every scheme at both shapes.
 
 Usage: ``python benchmarks/bench_random.py [--quick] [--rounds N]``.

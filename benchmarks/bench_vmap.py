@@ -10,7 +10,7 @@ Competitors, interleaved in one process:
 * ``jax loop``: a Python loop of 64 calls of one jitted function;
 * ``torch loop``: 64 ``torch.empty`` + ``xavier_uniform_`` (what 64 layers do).
 
-Targets (issue 3, CPU): jinit / jax vmap <= 0.25 and jinit / torch loop <= 0.5,
+Targets (CPU): jinit / jax vmap <= 0.25 and jinit / torch loop <= 0.5,
 with jinit's values equal to jax's vmap.
 
 Usage: ``python benchmarks/bench_vmap.py [--quick] [--rounds N]``.

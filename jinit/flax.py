@@ -12,7 +12,7 @@ apply to) and linen boxes; the rule helpers are re-exported as they are.
 from jinit._src.flax.ensemble import ensemble_init as ensemble_init
 from jinit._src.flax.ensemble import ensemble_member as ensemble_member
 
-# --- LSUV (issue 5) ---
+# --- LSUV ---
 from jinit._src.flax.lsuv import lsuv as lsuv
 from jinit._src.flax.materialize import materialize as materialize
 from jinit._src.flax.reinit import reinit as reinit

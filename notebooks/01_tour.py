@@ -18,9 +18,9 @@
 # scheme in the catalog (what `jinit list` prints), shows its law for a shape,
 # draws it once and compares the histogram with the density of the formula,
 # and asserts that the two agree: a chi-square test (`jinit.plot.goodness_of_fit`)
-# and the moment check of `jinit check`. It ends with the advice the
-# seed tutorials give (Xavier for sigmoid/tanh, He for the ReLU family), as
-# `jinit.recommend` encodes it, and with the tutorials' known errors.
+# and the moment check of `jinit check`. It ends with the usual advice
+# (Xavier for sigmoid/tanh, He for the ReLU family), as `jinit.recommend`
+# encodes it, and with three mix-ups common in write-ups of these schemes.
 
 # %%
 import math
@@ -114,8 +114,8 @@ print(f"{len(fits)} schemes: max |z| = {max(abs(f.z) for f in fits.values()):.2f
 # %% [markdown]
 # ## Which initializer for which activation
 #
-# The seed tutorials' table: Xavier/Glorot for sigmoid and tanh, He/Kaiming
-# for ReLU, leaky ReLU and Swish. `jinit.recommend` gives the scheme and
+# The usual table: Xavier/Glorot for sigmoid and tanh, He/Kaiming for
+# ReLU, leaky ReLU and Swish. `jinit.recommend` gives the scheme and
 # `jinit.recommend_reason` the reason; `jinit.gain` is the exact
 # variance-preserving gain 1/sqrt(E[phi(z)^2]) by quadrature (sqrt 2 for relu).
 
@@ -135,14 +135,14 @@ assert advice["leaky_relu"] == jinit.variance_scaling(2 / (1 + 0.01**2), "fan_in
 assert math.isclose(jinit.gain("relu"), math.sqrt(2), rel_tol=1e-12)
 
 # %% [markdown]
-# ## What the seed tutorials get wrong
+# ## Three common mix-ups
 #
-# * Tutorial 001 writes the Xavier uniform bound as sqrt(6)/sqrt(n) with
+# * The Xavier uniform bound written as sqrt(6)/sqrt(n) with
 #   n = (fan_in + fan_out)/2. The bound is sqrt(6 / (fan_in + fan_out)) =
-#   sqrt(3/n): theirs is sqrt(2) too wide, a variance twice Glorot's.
-# * Tutorial 003 calls N(0, 1/n) "Xavier": that is LeCun. Xavier's variance is
+#   sqrt(3/n): sqrt(6/n) is sqrt(2) too wide, a variance twice Glorot's.
+# * N(0, 1/n) called "Xavier": that is LeCun. Xavier's variance is
 #   2 / (fan_in + fan_out); they agree only when fan_in = fan_out.
-# * Tutorials 000/002 say He makes the output variance "the input variance
+# * He init described as making the output variance "the input variance
 #   divided by the number of inputs". He's Var(w) = 2/fan_in keeps the second
 #   moment of a ReLU layer's output equal to its input's (notebook 02 shows it
 #   through 50 layers).
@@ -151,11 +151,11 @@ assert math.isclose(jinit.gain("relu"), math.sqrt(2), rel_tol=1e-12)
 fan_in, fan_out = 256, 512
 bound = jinit.glorot_uniform().moments((fan_in, fan_out)).bound
 n = (fan_in + fan_out) / 2
-tutorial_001 = math.sqrt(6) / math.sqrt(n)
+mixed_up = math.sqrt(6) / math.sqrt(n)
 print(f"glorot_uniform bound {bound:.5f} = sqrt(6/(fan_in+fan_out)) {math.sqrt(6 / (fan_in + fan_out)):.5f}")
-print(f"tutorial 001's bound  {tutorial_001:.5f}: {tutorial_001 / bound:.4f} x too wide")
+print(f"sqrt(6/n), n the average fan: {mixed_up:.5f}: {mixed_up / bound:.4f} x too wide")
 assert math.isclose(bound, math.sqrt(6 / (fan_in + fan_out)), rel_tol=1e-12)
-assert math.isclose(tutorial_001 / bound, math.sqrt(2), rel_tol=1e-12)
+assert math.isclose(mixed_up / bound, math.sqrt(2), rel_tol=1e-12)
 
 lecun = jinit.lecun_normal().moments((fan_in, fan_out)).variance
 xavier = jinit.glorot_normal().moments((fan_in, fan_out)).variance

@@ -125,8 +125,8 @@ for act in results:
 # %% [markdown]
 # ## What the curves show
 #
-# * **He on relu** and **Xavier on tanh** (the pairs the seed tutorials
-#   recommend) learn: above 85% test accuracy in 400 steps.
+# * **He on relu** and **Xavier on tanh** (the usual advice) learn: above
+#   85% test accuracy in 400 steps.
 # * **Zeros** never leave chance (10%): every hidden unit is identical and
 #   only the output bias learns (notebook 02 shows the symmetry).
 # * The **tiny normal** does not either: after 20 layers the signal and the
