@@ -258,7 +258,7 @@ def _entries_torch() -> list[Entry]:
 
 
 def _entries_modern() -> list[Entry]:
-    # --- modern schemes (issue 5) ---
+    # --- modern schemes ---
     # Cases: a dense kernel, a conv kernel and a stacked (or third) kernel. ZerO
     # and IRNN are deterministic (random=False): their law is the distribution
     # of the entries over the array. mimetic (a coupled pair of kernels) and

@@ -517,7 +517,7 @@ def _gain(name: str, nonlinearity: Any, param: Any) -> float:
                 )
             return math.sqrt(2.0 / (1 + slope**2))
         if nonlinearity == "selu":
-            return 3.0 / 4  # found empirically by torch (pytorch/pytorch#50664)
+            return 3.0 / 4  # torch's value, chosen empirically (calculate_gain's documentation)
     listed = ", ".join(repr(n) for n in NONLINEARITIES)
     raise ValueError(
         validation.error(name, f"unsupported nonlinearity; torch's table has {listed}; got {nonlinearity!r}.")
@@ -562,7 +562,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
     References:
       He et al. (2015), arXiv:1502.01852, eq. 15 (leaky_relu);
-      Klambauer et al. (2017) and pytorch/pytorch#50664 (selu).
+      Klambauer et al. (2017) and torch.nn.init.calculate_gain's documentation (selu).
     """
     return _gain(_name("calculate_gain"), nonlinearity, param)
 
@@ -1027,7 +1027,7 @@ def sparse(sparsity: float, std: float = 0.01, *, layout: str = "flax", dtype: D
 
 
 # kaiming_uniform(a=sqrt(5)): gain sqrt(2 / (1 + 5)) = sqrt(1/3), bound
-# sqrt(3) * sqrt(1/3) / sqrt(fan_in) = 1 / sqrt(fan_in) (pytorch/pytorch#57109).
+# sqrt(3) * sqrt(1/3) / sqrt(fan_in) = 1 / sqrt(fan_in) (torch.nn.Linear.reset_parameters).
 LAYER_GAIN = math.sqrt(2.0 / (1 + math.sqrt(5.0) ** 2))
 
 
@@ -1050,7 +1050,7 @@ def linear_weight(*, layout: str = "flax", dtype: DTypeLike | None = None) -> Li
       0.125
 
     References:
-      torch.nn.Linear.reset_parameters; pytorch/pytorch#57109.
+      torch.nn.Linear.reset_parameters.
     """
     name = _name("linear_weight")
     return _scaled(LinearWeight, name, LAYER_GAIN, "fan_in", "uniform", layout, dtype)
