@@ -9,6 +9,7 @@ parameter in backticks, the bad value.
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import jax
@@ -231,9 +232,49 @@ def test_dtype():
         jinit.uniform()(KEY, (2,), jnp.complex64)
     with raises(ValueError, r"jinit\.uniform: `dtype` must be a floating-point dtype; got dtype=bool\."):
         jinit.uniform().moments((2,), bool)
-    # The factory's dtype is checked at the call (jax's convention), with the same message.
+    # The factory's dtype is checked by the factory, with the same message.
     with raises(ValueError, r"jinit\.he_normal: `dtype` must be a floating-point or complex dtype; got dtype=int8\."):
-        jinit.he_normal(dtype=jnp.int8)(KEY, (2, 2))
+        jinit.he_normal(dtype=jnp.int8)
+
+
+def _public(name: str):
+    """The public object ``jinit.<name>`` (dotted: ``torch.xavier_uniform``)."""
+    obj = jinit
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _takes_dtype(entry: catalog.Entry) -> bool:
+    obj = _public(entry.name)
+    return not hasattr(obj, "moments") and "dtype" in inspect.signature(obj).parameters
+
+
+@pytest.mark.parametrize("entry", [e for e in catalog.entries() if _takes_dtype(e)], ids=lambda e: e.name)
+def test_every_factory_checks_and_stores_its_dtype(entry: catalog.Entry) -> None:
+    # The catalog's own arguments for the scheme, so each factory is built as `jinit check` builds it.
+    given = inspect.getclosurevars(entry.make).nonlocals
+    assert {"args", "kwargs"} <= set(given), f"{entry.name}: catalog entry not built by catalog._factory"
+
+    def make(dtype):
+        return _public(entry.name)(*given["args"], **given["kwargs"], dtype=dtype)
+
+    name = re.escape(entry.name)
+    # At once, in the factory, not at the first call.
+    with raises(TypeError, rf"jinit\.{name}: `dtype` must be a dtype; got dtype='flaot32'\."):
+        make("flaot32")
+    with raises(TypeError, rf"jinit\.{name}: `dtype` must be a dtype; got dtype=\[1\]\."):
+        make([1])
+    with raises(ValueError, rf"jinit\.{name}: `dtype` must be a floating-point( or complex)? dtype; got dtype=int32\."):
+        make(jnp.int32)
+    # Stored as a numpy dtype: every spelling gives an equal, equally hashed initializer.
+    spellings = [make(d) for d in (jnp.float32, "float32", np.float32, np.dtype("float32"), jnp.dtype("float32"))]
+    for init in spellings:
+        assert init.dtype == np.dtype("float32") and isinstance(init.dtype, np.dtype)
+        assert init == spellings[0] and hash(init) == hash(spellings[0])
+    assert "float32" in repr(spellings[0])
+    assert make(jnp.bfloat16) != spellings[0]
+    assert make(None).dtype is None
 
 
 @pytest.mark.parametrize(
@@ -312,9 +353,9 @@ def test_orthogonal_errors():
         jinit.orthogonal(batch_axis=0)(KEY, (3, 4))
     with raises(ValueError, r"jinit\.orthogonal: `column_axis`=2 is out of range for a shape of rank 2\."):
         jinit.orthogonal(column_axis=2)(KEY, (3, 4))
-    with raises(TypeError, r"jinit\.orthogonal: `column_axis` must be an int; got 1\.0\."):
+    with raises(TypeError, r"jinit\.orthogonal: `column_axis` must be an int; got column_axis=1\.0\."):
         jinit.orthogonal(column_axis=1.0)
-    with raises(TypeError, r"jinit\.orthogonal: `column_axis` must be an int; got True\."):
+    with raises(TypeError, r"jinit\.orthogonal: `column_axis` must be an int; got column_axis=True\."):
         jinit.orthogonal(column_axis=True)
     with raises(
         ValueError, r"jinit\.orthogonal: `method` must be one of 'auto', 'qr', 'householder'; got method='svd'\."

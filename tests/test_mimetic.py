@@ -124,7 +124,7 @@ def test_errors(key: jax.Array) -> None:
         jinit.mimetic(head_dim=0)
     with pytest.raises(ValueError, match=r"jinit\.mimetic: `dtype` must be a floating-point dtype; got dtype=int32"):
         jinit.mimetic(dtype=jnp.int32)
-    with pytest.raises(ValueError, match=r"jinit\.mimetic: `d_model` must be a positive int; got d_model=0"):
+    with pytest.raises(ValueError, match=r"jinit\.mimetic: `d_model` must be at least 1; got d_model=0"):
         jinit.mimetic()(key, 0)
     with pytest.raises(
         ValueError,

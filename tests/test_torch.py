@@ -874,9 +874,9 @@ def test_rank_errors(key):
 @pytest.mark.parametrize("name", ["linear_bias", "conv_bias"])
 def test_bias_errors(name):
     make = getattr(jt, name)
-    with raises(TypeError, rf"{name}: `fan_in` must be an int \(the weight's fan_in\); got 3\.0\."):
+    with raises(TypeError, rf"{name}: `fan_in` must be an int; got fan_in=3\.0\."):
         make(3.0)
-    with raises(TypeError, rf"{name}: `fan_in` must be an int \(the weight's fan_in\); got True\."):
+    with raises(TypeError, rf"{name}: `fan_in` must be an int; got fan_in=True\."):
         make(True)
     with raises(ValueError, rf"{name}: `fan_in` must be non-negative; got fan_in=-1\."):
         make(-1)

@@ -38,6 +38,11 @@ class InitializerBase:
     #: whether the values depend on the key (False for zeros, eye, ZerO, ...).
     random: ClassVar[bool] = True
 
+    def __post_init__(self) -> None:
+        # Every factory builds through here: a bad dtype fails at once, and
+        # dtype=jnp.float32 and dtype="float32" give equal, hashable objects.
+        object.__setattr__(self, "dtype", validation.default_dtype(self.name, self.dtype, self.kinds))
+
     def __call__(
         self,
         key: jax.Array,

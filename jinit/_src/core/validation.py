@@ -57,6 +57,45 @@ def non_negative(name: str, param: str, value: Any) -> float:
     return out
 
 
+# The largest count any factory takes: int64's maximum. Every count fits
+# numpy's and jax's index arithmetic, and every formula of counts the schemes
+# evaluate in floats (2 n, L^(-1/(2m-2)), (N^4 M)^(1/16)) stays finite.
+MAX_INTEGER = 2**63 - 1
+
+
+def integer(name: str, param: str, value: Any, *, minimum: int | None = None, maximum: int = MAX_INTEGER) -> int:
+    """A Python int from an integral value in [minimum, maximum] (default: int64's range).
+
+    TypeError for bool, floats (even 2.0), strings, traced values and arrays
+    that are not one integer; ValueError outside the range, so a huge count
+    (10**400) is refused here, not by an OverflowError deep in a formula.
+    """
+    if isinstance(value, np.ndarray | jax.Array):
+        # Before np.asarray, which raises TracerArrayConversionError on a tracer.
+        if isinstance(value, jax.core.Tracer):
+            raise TypeError(error(name, f"`{param}` must be a concrete int, not a traced value; got {value!r}."))
+        if np.size(value) != 1 or not np.issubdtype(value.dtype, np.integer):
+            raise TypeError(error(name, f"`{param}` must be an int; got {param}={value!r}."))
+        value = np.asarray(value).item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(error(name, f"`{param}` must be an int; got {param}={value!r}."))
+    out = operator.index(value)
+    least_value = -maximum - 1 if minimum is None else minimum
+    if out < least_value:
+        least = "non-negative" if least_value == 0 else f"at least {least_value}"
+        raise ValueError(error(name, f"`{param}` must be {least}; got {param}={_show_int(out)}."))
+    if out > maximum:
+        raise ValueError(error(name, f"`{param}` must be at most {maximum}; got {param}={_show_int(out)}."))
+    return out
+
+
+def _show_int(value: int) -> str:
+    """``repr`` of an int, abridged past 30 digits (Python refuses to print one of over 4300)."""
+    if abs(value) < 10**30:
+        return repr(value)
+    return f"<an int of {int(math.log10(abs(value))) + 1} digits>"
+
+
 def choice(name: str, param: str, value: Any, choices: Iterable[str]) -> str:
     options = tuple(choices)
     if not isinstance(value, str) or value not in options:
@@ -107,18 +146,30 @@ def shape(name: str, value: Any) -> tuple[int, ...]:
 
 
 def dtype(name: str, value: Any, kinds: tuple[str, ...] = INEXACT_KINDS) -> np.dtype:
-    """The canonical JAX dtype (float64 becomes float32 unless x64 is on)."""
-    if value is None:
-        value = float
+    """The canonical JAX dtype (float64 becomes float32 unless x64 is on); None means float."""
+    return np.dtype(jax.dtypes.canonicalize_dtype(_checked_dtype(name, float if value is None else value, kinds)))
+
+
+def default_dtype(name: str, value: Any, kinds: tuple[str, ...] = INEXACT_KINDS) -> np.dtype | None:
+    """A factory's ``dtype`` argument, checked at once and stored as a numpy dtype (None kept).
+
+    Not canonicalised: whether float64 means float32 depends on x64 at the
+    call. As a numpy dtype, ``jnp.float32`` and ``"float32"`` give equal,
+    hashable initializers.
+    """
+    return None if value is None else _checked_dtype(name, value, kinds)
+
+
+def _checked_dtype(name: str, value: Any, kinds: tuple[str, ...]) -> np.dtype:
     try:
         dt = np.dtype(value)
-    except TypeError:
+    except (TypeError, ValueError):
         raise TypeError(error(name, f"`dtype` must be a dtype; got dtype={value!r}.")) from None
     ok = any(jnp.issubdtype(dt, getattr(jnp, k)) for k in kinds)
     if not ok:
         what = "a floating-point" if kinds == FLOAT_KINDS else "a floating-point or complex"
         raise ValueError(error(name, f"`dtype` must be {what} dtype; got dtype={dt.name}."))
-    return np.dtype(jax.dtypes.canonicalize_dtype(dt))
+    return dt
 
 
 def key(name: str, value: Any) -> jax.Array:

@@ -295,17 +295,9 @@ def resolve_schemes(
     return out
 
 
-def _positive_int(name: str, param: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(validation.error(name, f"`{param}` must be an int; got {param}={value!r}."))
-    if value < 1:
-        raise ValueError(validation.error(name, f"`{param}` must be at least 1; got {param}={value!r}."))
-    return int(value)
-
-
 def _widths(depth: int, width: int | Sequence[int], input_dim: int | None, inputs: Any) -> tuple[int, ...]:
     if isinstance(width, Sequence) and not isinstance(width, str):
-        hidden = tuple(_positive_int(NAME, "width", w) for w in width)
+        hidden = tuple(validation.integer(NAME, "width", w, minimum=1) for w in width)
         if len(hidden) != depth:
             raise ValueError(
                 validation.error(
@@ -313,8 +305,8 @@ def _widths(depth: int, width: int | Sequence[int], input_dim: int | None, input
                 )
             )
     else:
-        hidden = (_positive_int(NAME, "width", width),) * depth
-    n0 = hidden[0] if input_dim is None else _positive_int(NAME, "input_dim", input_dim)
+        hidden = (validation.integer(NAME, "width", width, minimum=1),) * depth
+    n0 = hidden[0] if input_dim is None else validation.integer(NAME, "input_dim", input_dim, minimum=1)
     if inputs is not None:
         if input_dim is not None and input_dim != inputs.shape[-1]:
             raise ValueError(
@@ -567,9 +559,9 @@ def propagate(
     """
     resolved = resolve_schemes(schemes, bias_init)
     act = get_activation(activation, param, caller=NAME)
-    depth = _positive_int(NAME, "depth", depth)
-    seeds = _positive_int(NAME, "seeds", seeds)
-    batch = _positive_int(NAME, "batch", batch)
+    depth = validation.integer(NAME, "depth", depth, minimum=1)
+    seeds = validation.integer(NAME, "seeds", seeds, minimum=1)
+    batch = validation.integer(NAME, "batch", batch, minimum=1)
     q_lo, q_hi = (validation.real_scalar(NAME, "quantiles", q) for q in quantiles)
     if not 0.0 <= q_lo < q_hi <= 1.0:
         raise ValueError(

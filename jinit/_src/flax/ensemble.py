@@ -121,8 +121,7 @@ def ensemble_member(ensemble: Any, i: int) -> Any:
       https://flax.readthedocs.io/en/latest/guides/transforms.html
     """
     name = "flax.ensemble_member"
-    if isinstance(i, bool) or not isinstance(i, int | np.integer):
-        raise TypeError(validation.error(name, f"`i` must be an int; got i={i!r}."))
+    i = validation.integer(name, "i", i)
     if isinstance(ensemble, nnx.Module):
         graphdef, state = nnx.split(ensemble)
         return nnx.merge(graphdef, jax.tree_util.tree_map(lambda x: x[i], state))

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import numbers
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -104,10 +103,7 @@ def lsuv(
     if not isinstance(model, nnx.Module):
         raise TypeError(validation.error(NAME, f"`model` must be a flax.nnx.Module; got {type(model).__name__}."))
     tol = validation.positive(NAME, "tol", tol)
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral):
-        raise TypeError(validation.error(NAME, f"`max_iter` must be an int; got max_iter={max_iter!r}."))
-    if max_iter < 1:
-        raise ValueError(validation.error(NAME, f"`max_iter` must be at least 1; got max_iter={max_iter!r}."))
+    max_iter = validation.integer(NAME, "max_iter", max_iter, minimum=1)
     if key is not None:
         key = validation.key(NAME, key)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from typing import Any
 
 import jax
@@ -67,9 +66,7 @@ class Mimetic:
 
     def _dims(self, d_model: Any) -> tuple[int, int, int]:
         name = "mimetic"
-        if isinstance(d_model, bool) or not isinstance(d_model, numbers.Integral) or d_model < 1:
-            raise ValueError(validation.error(name, f"`d_model` must be a positive int; got d_model={d_model!r}."))
-        d = int(d_model)
+        d = validation.integer(name, "d_model", d_model, minimum=1)
         k = d // self.num_heads if self.head_dim is None else self.head_dim
         rank = k if self.circuit == "qk" else k * self.num_heads
         if k < 1 or rank > d:
@@ -179,17 +176,12 @@ def mimetic(
     for param, value in (("num_heads", num_heads), ("head_dim", head_dim)):
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(validation.error(name, f"`{param}` must be an int; got {param}={value!r}."))
-        if value < 1:
-            raise ValueError(validation.error(name, f"`{param}` must be at least 1; got {param}={value!r}."))
-    if dtype is not None:
-        validation.dtype(name, dtype, validation.FLOAT_KINDS)
+        validation.integer(name, param, value, minimum=1)
     return Mimetic(
         circuit=which,
         alpha=a,
         beta=b,
         num_heads=int(num_heads),
         head_dim=None if head_dim is None else int(head_dim),
-        dtype=dtype,
+        dtype=validation.default_dtype(name, dtype, validation.FLOAT_KINDS),
     )

@@ -186,11 +186,9 @@ def orthogonal(
       with an application to condition estimators, SIAM J. Numer. Anal. 17(3).
     """
     name = "orthogonal"
-    if isinstance(column_axis, bool) or not isinstance(column_axis, int | np.integer):
-        raise TypeError(validation.error(name, f"`column_axis` must be an int; got {column_axis!r}."))
     return Orthogonal(
         scale=validation.positive(name, "scale", scale),
-        column_axis=int(column_axis),
+        column_axis=validation.integer(name, "column_axis", column_axis),
         batch_axis=validation.axes(name, "batch_axis", batch_axis),
         method=validation.choice(name, "method", method, METHODS),
         dtype=dtype,

@@ -60,8 +60,5 @@ def stacked(init: Initializer, n: int) -> Stacked:
     """
     if not callable(init):
         raise TypeError(validation.error("stacked", f"`init` must be an initializer; got {init!r}."))
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise TypeError(validation.error("stacked", f"`n` must be an int; got n={n!r}."))
-    if n < 1:
-        raise ValueError(validation.error("stacked", f"`n` must be at least 1; got n={n!r}."))
-    return Stacked(init=init, n=int(n), dtype=getattr(init, "dtype", None), name="stacked")
+    n = validation.integer("stacked", "n", n, minimum=1)
+    return Stacked(init=init, n=n, dtype=getattr(init, "dtype", None), name="stacked")

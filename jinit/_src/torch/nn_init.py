@@ -793,11 +793,12 @@ def dirac(groups: int = 1, *, layout: str = "flax", dtype: DTypeLike | None = No
       torch.nn.init.dirac_.
     """
     name = _name("dirac")
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
-        raise TypeError(validation.error(name, f"`groups` must be an int; got groups={groups!r}."))
-    if groups < 1:
-        raise ValueError(validation.error(name, f"`groups` must be at least 1; got groups={groups!r}."))
-    return Dirac(groups=int(groups), layout=_layout(name, layout), dtype=_dtype(name, dtype), name=name)
+    return Dirac(
+        groups=validation.integer(name, "groups", groups, minimum=1),
+        layout=_layout(name, layout),
+        dtype=_dtype(name, dtype),
+        name=name,
+    )
 
 
 _Scaled = TypeVar("_Scaled", bound=TorchVarianceScaling)
@@ -1084,11 +1085,7 @@ def conv_weight(*, layout: str = "flax", dtype: DTypeLike | None = None) -> Conv
 
 def _bias(fn: str, fan_in: int, dtype: Any) -> LayerBias:
     name = _name(fn)
-    if isinstance(fan_in, bool) or not isinstance(fan_in, numbers.Integral):
-        raise TypeError(validation.error(name, f"`fan_in` must be an int (the weight's fan_in); got {fan_in!r}."))
-    if fan_in < 0:
-        raise ValueError(validation.error(name, f"`fan_in` must be non-negative; got fan_in={fan_in!r}."))
-    return LayerBias(fan_in=int(fan_in), dtype=_dtype(name, dtype), name=name)
+    return LayerBias(fan_in=validation.integer(name, "fan_in", fan_in, minimum=0), dtype=_dtype(name, dtype), name=name)
 
 
 def linear_bias(fan_in: int, *, dtype: DTypeLike | None = None) -> LayerBias:
