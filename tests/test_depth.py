@@ -74,6 +74,45 @@ def test_t_fixup(key: jax.Array) -> None:
     assert law.mean == 0.0 and law.excess_kurtosis == 0.0
 
 
+def test_t_fixup_axes_passed_are_used_as_given(key: jax.Array) -> None:
+    # Embeddings default to the Flax Embed layout (vocab, d): fan_in = d.
+    emb = jinit.t_fixup("embedding", 6)
+    assert (emb.in_axis, emb.out_axis) == (-1, -2)
+    np.testing.assert_allclose(emb.moments((1000, 64)).variance * 64, (9 * 6) ** -0.5, rtol=1e-15)
+    # Axes passed explicitly are kept, even when they equal the dense defaults:
+    # a (d, vocab) table with in_axis=-2 has fan_in = d.
+    given = jinit.t_fixup("embedding", 6, in_axis=-2, out_axis=-1)
+    assert (given.in_axis, given.out_axis) == (-2, -1)
+    np.testing.assert_allclose(given.moments((64, 1000)).variance * 64, (9 * 6) ** -0.5, rtol=1e-15)
+    gain = jinit.t_fixup_scale("embedding", 6)
+    want = jinit.variance_scaling(gain * gain, "fan_in", "normal", in_axis=-2, out_axis=-1)
+    chex.assert_trees_all_equal(given(key, (64, 1000)), want(key, (64, 1000)))
+    # One axis given, the other defaulted for the part.
+    assert jinit.t_fixup("embedding", 6, in_axis=0).out_axis == -2
+    assert jinit.t_fixup("encoder", 6, out_axis=(-1,)).in_axis == -2
+    assert jinit.t_fixup("decoder", 6) == jinit.t_fixup("decoder", 6, in_axis=-2, out_axis=-1)
+
+
+def test_built_as_variance_scaling() -> None:
+    # The same builder as variance_scaling: equal (the name is not part of the
+    # value), and its checks, e.g. of the axes.
+    assert jinit.fixup(16, 2, mode="fan_out") == jinit.variance_scaling(2.0 / 16, "fan_out", "normal")
+    assert jinit.deepnorm(encoder_layers=18) == jinit.variance_scaling(
+        jinit.deepnorm_constants(encoder_layers=18)["encoder_beta"] ** 2, "fan_avg", "normal"
+    )
+    gain = jinit.t_fixup_scale("encoder", 6)
+    assert jinit.t_fixup("encoder", 6) == jinit.variance_scaling(gain * gain, "fan_avg", "uniform")
+    for make in (
+        lambda: jinit.fixup(16, 2, batch_axis=(0, 0)),
+        lambda: jinit.t_fixup("embedding", 6, in_axis=(1, 1)),
+        lambda: jinit.deepnorm(encoder_layers=6, out_axis=(0, 0)),
+    ):
+        with pytest.raises(ValueError, match=r"^jinit\.(fixup|t_fixup|deepnorm): `\w+_axis` must not repeat an axis"):
+            make()
+    with pytest.raises(TypeError, match=r"^jinit\.t_fixup: `in_axis` must be an int or a sequence of ints; got 1\.0"):
+        jinit.t_fixup("embedding", 6, in_axis=1.0)
+
+
 def test_deepnorm_constants_paper_values() -> None:
     n, m = 18, 12
     enc = jinit.deepnorm_constants(encoder_layers=n)
@@ -112,6 +151,34 @@ def test_deepnorm_initializer(key: jax.Array) -> None:
     assert enc.scale == pytest.approx(jinit.deepnorm_constants(6, 6)["encoder_beta"] ** 2, rel=1e-15)
 
 
+@pytest.mark.parametrize(
+    ("make", "param"),
+    [
+        (lambda v: jinit.gpt2_residual(v), "n_layer"),
+        (lambda v: jinit.fixup(v, 2), "num_branches"),
+        (lambda v: jinit.fixup(16, v), "layers_per_branch"),
+        (lambda v: jinit.fixup_scale(v, 2), "num_branches"),
+        (lambda v: jinit.t_fixup("decoder", v), "num_layers"),
+        (lambda v: jinit.t_fixup_scale("encoder", v), "num_layers"),
+        (lambda v: jinit.deepnorm_constants(v, v), "encoder_layers"),
+        (lambda v: jinit.deepnorm(decoder_layers=v, part="decoder"), "decoder_layers"),
+    ],
+)
+def test_counts_past_int64_are_refused_by_name(make, param: str) -> None:
+    # Python ints have no bound, but the formulas go through floats: 10**400
+    # would raise a bare OverflowError from float() or ** inside the factory.
+    for huge in (10**100, 10**400):
+        with pytest.raises(ValueError, match=rf"^jinit\.\w+: `{param}` must be at most 9223372036854775807; got"):
+            make(huge)
+    # int64's maximum itself is accepted and gives finite constants.
+    assert make(2**63 - 1) is not None
+    for bad in (True, 2.0, 2.5, np.array([2, 3]), "2"):
+        with pytest.raises(TypeError, match=rf"`{param}` must be an int; got {param}="):
+            make(bad)
+    # A numpy or jax integer of one element is an int.
+    assert make(np.int64(4)) == make(4) == make(np.array([4])) == make(jnp.array(4))
+
+
 def test_errors() -> None:
     with pytest.raises(TypeError, match=r"jinit\.gpt2_residual: `n_layer` must be an int; got n_layer=True"):
         jinit.gpt2_residual(True)
@@ -135,7 +202,7 @@ def test_errors() -> None:
         jinit.t_fixup("encoder", 0)
     with pytest.raises(ValueError, match=r"jinit\.deepnorm_constants: needs `encoder_layers` or `decoder_layers`"):
         jinit.deepnorm_constants()
-    with pytest.raises(ValueError, match=r"jinit\.deepnorm_constants: `decoder_layers` must be at least 0"):
+    with pytest.raises(ValueError, match=r"jinit\.deepnorm_constants: `decoder_layers` must be non-negative"):
         jinit.deepnorm_constants(6, -1)
     with pytest.raises(ValueError, match=r"jinit\.deepnorm: part='decoder' needs `decoder_layers` positive"):
         jinit.deepnorm(encoder_layers=6, part="decoder")

@@ -2,20 +2,20 @@
 
 Each shrinks the initial residual branches with the depth, so that the sum of
 L branches keeps a bounded variance (or a bounded update size) as L grows.
-They are named specialisations of ``normal`` and ``variance_scaling``, so
-their laws (``moments``) are those of the underlying scheme.
+They are named specialisations of ``normal`` and ``variance_scaling`` (built
+by the same builder, so they validate and compare as those do), and their
+laws (``moments``) are those of the underlying scheme.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-from typing import Any
 
 from jinit._src.core import validation
 from jinit._src.core.types import DTypeLike
+from jinit._src.schemes import variance_scaling
 from jinit._src.schemes.basic import Normal
-from jinit._src.schemes.variance_scaling import MODES, VarianceScaling
+from jinit._src.schemes.variance_scaling import VarianceScaling
 
 T_FIXUP_PARTS = ("encoder", "decoder", "embedding")
 # T-Fixup's encoder factor (Huang et al. 2020, Algorithm 1, step 3).
@@ -23,14 +23,6 @@ T_FIXUP_ENCODER = 0.67
 # DeepNet's encoder-decoder constants (Wang et al. 2022, Figure 2 / Table 1).
 DEEPNORM_ENC_DEC_ALPHA = 0.81
 DEEPNORM_ENC_DEC_BETA = 0.87
-
-
-def _count(name: str, param: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(validation.error(name, f"`{param}` must be an int; got {param}={value!r}."))
-    if value < minimum:
-        raise ValueError(validation.error(name, f"`{param}` must be at least {minimum}; got {param}={value!r}."))
-    return int(value)
 
 
 def gpt2_residual(n_layer: int, stddev: float = 0.02, dtype: DTypeLike | None = None) -> Normal:
@@ -62,7 +54,7 @@ def gpt2_residual(n_layer: int, stddev: float = 0.02, dtype: DTypeLike | None = 
       residual layers".
     """
     name = "gpt2_residual"
-    n = _count(name, "n_layer", n_layer)
+    n = validation.integer(name, "n_layer", n_layer, minimum=1)
     std = validation.positive(name, "stddev", stddev)
     return Normal(stddev=std / math.sqrt(2 * n), dtype=dtype, name=name)
 
@@ -94,8 +86,12 @@ def fixup_scale(num_branches: int, layers_per_branch: int) -> float:
       without normalization, arXiv:1901.09321.
     """
     name = "fixup_scale"
-    big_l = _count(name, "num_branches", num_branches)
-    m = _count(name, "layers_per_branch", layers_per_branch, minimum=2)
+    big_l = validation.integer(name, "num_branches", num_branches, minimum=1)
+    m = validation.integer(name, "layers_per_branch", layers_per_branch, minimum=2)
+    return _fixup_scale(big_l, m)
+
+
+def _fixup_scale(big_l: int, m: int) -> float:
     return float(big_l ** (-1.0 / (2 * m - 2)))
 
 
@@ -145,19 +141,10 @@ def fixup(
       without normalization, arXiv:1901.09321.
     """
     name = "fixup"
-    big_l = _count(name, "num_branches", num_branches)
-    m = _count(name, "layers_per_branch", layers_per_branch, minimum=2)
-    scale = float(big_l ** (-1.0 / (2 * m - 2))) ** 2
-    return VarianceScaling(
-        scale=2.0 * scale,
-        mode=validation.choice(name, "mode", mode, MODES),
-        distribution="normal",
-        in_axis=validation.axes(name, "in_axis", in_axis),
-        out_axis=validation.axes(name, "out_axis", out_axis),
-        batch_axis=validation.axes(name, "batch_axis", batch_axis),
-        dtype=dtype,
-        name=name,
-    )
+    big_l = validation.integer(name, "num_branches", num_branches, minimum=1)
+    m = validation.integer(name, "layers_per_branch", layers_per_branch, minimum=2)
+    scale = 2.0 * _fixup_scale(big_l, m) ** 2
+    return variance_scaling._build(name, scale, mode, "normal", in_axis, out_axis, batch_axis, dtype)
 
 
 def t_fixup_scale(part: str, num_layers: int) -> float:
@@ -192,7 +179,7 @@ def t_fixup_scale(part: str, num_layers: int) -> float:
     """
     name = "t_fixup_scale"
     which = validation.choice(name, "part", part, T_FIXUP_PARTS)
-    n = _count(name, "num_layers", num_layers)
+    n = validation.integer(name, "num_layers", num_layers, minimum=1)
     return _t_fixup_scale(which, n)
 
 
@@ -205,8 +192,8 @@ def _t_fixup_scale(part: str, n: int) -> float:
 def t_fixup(
     part: str,
     num_layers: int,
-    in_axis: int | tuple[int, ...] = -2,
-    out_axis: int | tuple[int, ...] = -1,
+    in_axis: int | tuple[int, ...] | None = None,
+    out_axis: int | tuple[int, ...] | None = None,
     batch_axis: int | tuple[int, ...] = (),
     dtype: DTypeLike | None = None,
 ) -> VarianceScaling:
@@ -221,6 +208,8 @@ def t_fixup(
       shape ``(vocab, d)`` (Flax ``Embed`` layout: d is the last axis, so the
       defaults here are ``in_axis=-1``, ``out_axis=-2``).
 
+    Axes passed explicitly are used as given, whatever the part.
+
     The official code's Xavier is fairseq's ``xavier_uniform_``; its value
     projection is initialised with gain 1/sqrt(2) and then multiplied by
     sqrt(2), which is plain Xavier as here.
@@ -228,8 +217,9 @@ def t_fixup(
     Args:
       part: ``"encoder"``, ``"decoder"`` or ``"embedding"``.
       num_layers: N, the layers of that stack, at least 1.
-      in_axis: input axis (for ``"embedding"`` the feature axis, default -1).
-      out_axis: output axis (for ``"embedding"`` default -2).
+      in_axis: input axis or axes (None: -2, or -1, the feature axis, for
+        ``"embedding"``).
+      out_axis: output axis or axes (None: -1, or -2 for ``"embedding"``).
       batch_axis: axes of independent stacked kernels.
       dtype: the default dtype.
 
@@ -248,24 +238,15 @@ def t_fixup(
     """
     name = "t_fixup"
     which = validation.choice(name, "part", part, T_FIXUP_PARTS)
-    n = _count(name, "num_layers", num_layers)
+    n = validation.integer(name, "num_layers", num_layers, minimum=1)
     gain = _t_fixup_scale(which, n)
     if which == "embedding":
-        mode, distribution = "fan_in", "normal"
-        if in_axis == -2 and out_axis == -1:
-            in_axis, out_axis = -1, -2
+        mode, distribution, default_in, default_out = "fan_in", "normal", -1, -2
     else:
-        mode, distribution = "fan_avg", "uniform"
-    return VarianceScaling(
-        scale=gain * gain,
-        mode=mode,
-        distribution=distribution,
-        in_axis=validation.axes(name, "in_axis", in_axis),
-        out_axis=validation.axes(name, "out_axis", out_axis),
-        batch_axis=validation.axes(name, "batch_axis", batch_axis),
-        dtype=dtype,
-        name=name,
-    )
+        mode, distribution, default_in, default_out = "fan_avg", "uniform", -2, -1
+    in_axis = default_in if in_axis is None else in_axis
+    out_axis = default_out if out_axis is None else out_axis
+    return variance_scaling._build(name, gain * gain, mode, distribution, in_axis, out_axis, batch_axis, dtype)
 
 
 def deepnorm_constants(encoder_layers: int = 0, decoder_layers: int = 0) -> dict[str, float | None]:
@@ -310,10 +291,14 @@ def deepnorm_constants(encoder_layers: int = 0, decoder_layers: int = 0) -> dict
       transformers to 1,000 layers, arXiv:2203.00555.
     """
     name = "deepnorm_constants"
-    n = _count(name, "encoder_layers", encoder_layers, minimum=0)
-    m = _count(name, "decoder_layers", decoder_layers, minimum=0)
+    n = validation.integer(name, "encoder_layers", encoder_layers, minimum=0)
+    m = validation.integer(name, "decoder_layers", decoder_layers, minimum=0)
     if n == 0 and m == 0:
         raise ValueError(validation.error(name, "needs `encoder_layers` or `decoder_layers` positive; got both 0."))
+    return _deepnorm_constants(n, m)
+
+
+def _deepnorm_constants(n: int, m: int) -> dict[str, float | None]:
     out: dict[str, float | None] = {
         "encoder_alpha": None,
         "encoder_beta": None,
@@ -375,8 +360,8 @@ def deepnorm(
     """
     name = "deepnorm"
     which = validation.choice(name, "part", part, ("encoder", "decoder"))
-    n = _count(name, "encoder_layers", encoder_layers, minimum=0)
-    m = _count(name, "decoder_layers", decoder_layers, minimum=0)
+    n = validation.integer(name, "encoder_layers", encoder_layers, minimum=0)
+    m = validation.integer(name, "decoder_layers", decoder_layers, minimum=0)
     if (which == "encoder" and n == 0) or (which == "decoder" and m == 0):
         raise ValueError(
             validation.error(
@@ -384,15 +369,6 @@ def deepnorm(
                 f"part={which!r} needs `{which}_layers` positive; got encoder_layers={n!r}, decoder_layers={m!r}.",
             )
         )
-    beta = deepnorm_constants(n, m)[f"{which}_beta"]
+    beta = _deepnorm_constants(n, m)[f"{which}_beta"]
     assert beta is not None
-    return VarianceScaling(
-        scale=beta * beta,
-        mode="fan_avg",
-        distribution="normal",
-        in_axis=validation.axes(name, "in_axis", in_axis),
-        out_axis=validation.axes(name, "out_axis", out_axis),
-        batch_axis=validation.axes(name, "batch_axis", batch_axis),
-        dtype=dtype,
-        name=name,
-    )
+    return variance_scaling._build(name, beta * beta, "fan_avg", "normal", in_axis, out_axis, batch_axis, dtype)
