@@ -306,11 +306,27 @@ def _draw_group(name: str, key: jax.Array, group: _Group, out: dict[int, jax.Arr
             out[leaf.index] = value
 
 
+def unplaced(key: jax.Array) -> Any:
+    """A concrete key made under ``jax.set_mesh`` (committed, replicated on that mesh) as an uncommitted one.
+
+    Its type would carry the caller's mesh, which clashes with the Auto twin
+    a sharded group is drawn on; the same bits uncommitted go anywhere.
+    """
+    if isinstance(key, jax.core.Tracer) or not isinstance(getattr(key, "sharding", None), jax.sharding.NamedSharding):
+        return key
+    # A key is replicated: this process's first copy holds all of it (also where the mesh spans processes).
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        data: Any = np.asarray(jax.random.key_data(key).addressable_data(0))
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(key))
+    return np.asarray(key.addressable_data(0))
+
+
 def draw(name: str, key: jax.Array, items: Sequence[Item]) -> dict[int, jax.Array]:
     """New values for the items: leaf index -> array.
 
     The value of a leaf is ``item.init(fold_in(key, crc32(leaf.path)), leaf.shape, leaf.dtype)``.
     """
+    key = unplaced(key)
     groups = _groups(items, name, key)
     out: dict[int, jax.Array] = {}
     workers = min(len(groups), COMPILE_WORKERS)

@@ -287,9 +287,10 @@ def resolve(name: str, claim: Claim, leaf: Leaf, siblings: Mapping[str, jax.Shap
     where = f"rule {claim.rule.regex!r} on {leaf.path!r} (shape {leaf.shape})"
     try:
         init = value(claim.match, leaf.struct, siblings)
-    except (ValueError, TypeError) as err:
-        cls = ValueError if isinstance(err, ValueError) else TypeError
-        raise cls(validation.error(name, f"the context rule of {where} failed: {err}")) from err
+    except Exception as err:  # a user's function: any failure is reported with the rule and the path
+        cls = TypeError if isinstance(err, TypeError) else ValueError
+        detail = str(err) if isinstance(err, ValueError | TypeError) else f"{type(err).__name__}: {err}"
+        raise cls(validation.error(name, f"the context rule of {where} failed: {detail}")) from err
     if not callable(init):
         raise TypeError(
             validation.error(name, f"the context rule of {where} must return an initializer; got {init!r}.")
