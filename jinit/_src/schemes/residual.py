@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -33,14 +31,6 @@ from jinit._src.random import sampling
 from jinit._src.schemes.basic import Normal
 from jinit._src.schemes.constant import Constant
 from jinit._src.schemes.orthogonal import compute_dtype
-
-
-def _count(name: str, param: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(validation.error(name, f"`{param}` must be an int; got {param}={value!r}."))
-    if value < 1:
-        raise ValueError(validation.error(name, f"`{param}` must be at least 1; got {param}={value!r}."))
-    return int(value)
 
 
 def rezero(dtype: DTypeLike | None = None) -> Constant:
@@ -101,7 +91,7 @@ def small_init(d_model: int, dtype: DTypeLike | None = None) -> Normal:
       arXiv:2204.06745, which writes it ``sqrt(2 / (d + 4 d))``.
     """
     name = "small_init"
-    d = _count(name, "d_model", d_model)
+    d = validation.integer(name, "d_model", d_model, minimum=1)
     return Normal(stddev=math.sqrt(2.0 / (5.0 * d)), dtype=dtype, name=name)
 
 
@@ -133,8 +123,8 @@ def wang_init(n_layers: int, d_model: int, dtype: DTypeLike | None = None) -> No
       ``2 / (L sqrt(d))`` for the feed-forward output layers.
     """
     name = "wang_init"
-    big_l = _count(name, "n_layers", n_layers)
-    d = _count(name, "d_model", d_model)
+    big_l = validation.integer(name, "n_layers", n_layers, minimum=1)
+    d = validation.integer(name, "d_model", d_model, minimum=1)
     return Normal(stddev=2.0 / (big_l * math.sqrt(d)), dtype=dtype, name=name)
 
 
