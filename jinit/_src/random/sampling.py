@@ -1,7 +1,8 @@
 """The random core: every sampler of jinit draws its bits through here.
 
 Each function has the semantics and the values of its namesake in
-``jax.random`` for the same key, bit for bit. For threefry2x32 keys (typed
+``jax.random`` for the same key, bit for bit, except the truncated normal's
+draws that jax puts at a bound (below). For threefry2x32 keys (typed
 ``jax.random.key`` or legacy ``uint32[2]``) in jax's default *partitionable*
 mode, the bits come from :mod:`jinit._src.random.threefry`, an unrolled Threefry
 that XLA fuses with the float conversion into one pass over memory (jax's
@@ -23,7 +24,12 @@ The maps from bits to floats are jax's (``jax/_src/random/core.py``):
   ``split(key)``.
 * truncated normal on (lower, upper): ``sqrt(2) erfinv(u)`` with ``u``
   uniform on [erf(lower/sqrt2), erf(upper/sqrt2)), clipped to the open
-  interval.
+  interval. jax lets ``u`` reach -1 (or round up to 1) when a bound lies
+  beyond what erf resolves (about 5.6 sigma in float32), and erfinv(-1) =
+  -inf is clipped to the bound: one float32 draw in 2^23 at -100 sigma for
+  bounds of +-100. Here ``u`` stays inside (-1, 1), so such a draw is the
+  dtype's most extreme resolvable one (-5.4 sigma in float32, as for the
+  normal); the other draws are jax's.
 
 References:
   Salmon et al. (2011), Parallel random numbers: as easy as 1, 2, 3.
@@ -197,8 +203,8 @@ def _fold_in(key_data: jax.Array, data: jax.Array) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
-def _bits(key_data: jax.Array, bit_width: int, shape: tuple[int, ...]) -> jax.Array:
-    return threefry.random_bits(key_data, bit_width, shape)
+def _bits(key_data: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
+    return threefry.random_bits(key_data, dtype.itemsize * 8, shape)
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4))
@@ -246,19 +252,65 @@ def _normal(key_data: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax
 def _truncated_normal(
     key_data: jax.Array, lower: Any, upper: Any, shape: tuple[int, ...], dtype: np.dtype
 ) -> jax.Array:
+    return _truncate(_uniform(key_data, 0.0, 1.0, shape, dtype), lower, upper)
+
+
+@jax.jit
+def _truncate_jit(f: jax.Array, lower: Any, upper: Any) -> jax.Array:
+    return _truncate(f, lower, upper)
+
+
+def _truncate(f: jax.Array, lower: Any, upper: Any) -> jax.Array:
+    """jax's truncated normal from ``f``, uniform on [0, 1), with ``u`` kept inside (-1, 1).
+
+    ``u = max(a, f (b - a) + a)`` is jax's uniform on [a, b) = [erf(lower/sqrt2),
+    erf(upper/sqrt2)). Where a bound is beyond erf's resolution, ``a`` is -1
+    (or ``u`` rounds up to ``b`` = 1), erf_inv gives -inf (+inf) and the clip
+    puts the draw on the bound; clamping ``u`` first changes only those draws.
+    """
+    dtype = f.dtype
     sqrt2 = np.array(np.sqrt(2), dtype)
     lower = jax.lax.convert_element_type(lower, dtype)
     upper = jax.lax.convert_element_type(upper, dtype)
     a = jax.lax.erf(lower / sqrt2)
     b = jax.lax.erf(upper / sqrt2)
-    u = _uniform(key_data, a, b, shape, dtype)
+    u = jax.lax.max(a, f * (b - a) + a)
+    one = np.array(1.0, dtype)
+    u = jax.lax.clamp(np.nextafter(-one, one, dtype=dtype), u, np.nextafter(one, -one, dtype=dtype))
     out = sqrt2 * jax.lax.erf_inv(u)
-    # Rounding (or u == a) could reach a bound: clip to the open interval.
+    # Rounding could still reach a bound: clip to the open interval, as jax.
     return jnp.clip(
         out,
         jax.lax.nextafter(jax.lax.stop_gradient(lower), np.array(np.inf, dtype=dtype)),
         jax.lax.nextafter(jax.lax.stop_gradient(upper), np.array(-np.inf, dtype=dtype)),
     )
+
+
+def _draw(
+    key: Any,
+    shape: Any,
+    dtype: Any,
+    kind: type,
+    fast: Callable[..., jax.Array],
+    args: tuple[Any, ...],
+    out_sharding: Sharding,
+    fallback: Callable[[], jax.Array],
+    scalar_replicated: bool = True,
+) -> jax.Array:
+    """``fast(key_data, *args, shape=, dtype=)`` where the unrolled path applies, else ``fallback()``.
+
+    The fallback is jax.random (or, for the truncated normal, jax.random's
+    bits), which also raises jax's own errors and warnings.
+    """
+    data = _key_data(key)
+    shape_ = _static_shape(shape)
+    dtype_ = _canonical_dtype(dtype, kind)
+    if data is None or shape_ is None or dtype_ is None or not _is_scalar(*args):
+        return fallback()
+    fn = _sharded(functools.partial(fast, shape=shape_, dtype=dtype_), out_sharding, shape_, scalar_replicated)
+    if fn is None:
+        return fallback()
+    return fn(data, *args)
 
 
 # ---------------------------------------------------------------------------
@@ -315,15 +367,16 @@ def bits(key: jax.Array, shape: tuple[int, ...], dtype: Any = jnp.uint32, out_sh
     Returns:
       An array of ``shape`` and ``dtype``.
     """
-    data = _key_data(key)
-    shape_ = _static_shape(shape)
-    dtype_ = _canonical_dtype(dtype, np.unsignedinteger)
-    if data is None or shape_ is None or dtype_ is None:
-        return jax.random.bits(key, shape, dtype, out_sharding=out_sharding)
-    fn = _sharded(functools.partial(_bits, bit_width=dtype_.itemsize * 8, shape=shape_), out_sharding, shape_)
-    if fn is None:
-        return jax.random.bits(key, shape, dtype, out_sharding=out_sharding)
-    return fn(data)
+    return _draw(
+        key,
+        shape,
+        dtype,
+        np.unsignedinteger,
+        _bits,
+        (),
+        out_sharding,
+        lambda: jax.random.bits(key, shape, dtype, out_sharding=out_sharding),
+    )
 
 
 def uniform(
@@ -347,15 +400,16 @@ def uniform(
     Returns:
       An array of ``shape`` and ``dtype``.
     """
-    data = _key_data(key)
-    shape_ = _static_shape(shape)
-    dtype_ = _canonical_dtype(dtype, np.floating)
-    if data is None or shape_ is None or dtype_ is None or not _is_scalar(minval, maxval):
-        return jax.random.uniform(key, shape, dtype, minval, maxval, out_sharding=out_sharding)
-    fn = _sharded(functools.partial(_uniform, shape=shape_, dtype=dtype_), out_sharding, shape_)
-    if fn is None:
-        return jax.random.uniform(key, shape, dtype, minval, maxval, out_sharding=out_sharding)
-    return fn(data, minval, maxval)
+    return _draw(
+        key,
+        shape,
+        dtype,
+        np.floating,
+        _uniform,
+        (minval, maxval),
+        out_sharding,
+        lambda: jax.random.uniform(key, shape, dtype, minval, maxval, out_sharding=out_sharding),
+    )
 
 
 def normal(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding = None) -> jax.Array:
@@ -370,15 +424,16 @@ def normal(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding
     Returns:
       An array of ``shape`` and ``dtype``.
     """
-    data = _key_data(key)
-    shape_ = _static_shape(shape)
-    dtype_ = _canonical_dtype(dtype, np.inexact)
-    if data is None or shape_ is None or dtype_ is None:
-        return jax.random.normal(key, shape, dtype, out_sharding=out_sharding)
-    fn = _sharded(functools.partial(_normal, shape=shape_, dtype=dtype_), out_sharding, shape_)
-    if fn is None:
-        return jax.random.normal(key, shape, dtype, out_sharding=out_sharding)
-    return fn(data)
+    return _draw(
+        key,
+        shape,
+        dtype,
+        np.inexact,
+        _normal,
+        (),
+        out_sharding,
+        lambda: jax.random.normal(key, shape, dtype, out_sharding=out_sharding),
+    )
 
 
 def truncated_normal(
@@ -391,6 +446,10 @@ def truncated_normal(
 ) -> jax.Array:
     """``jax.random.truncated_normal``: a standard normal truncated to (lower, upper).
 
+    jax's values, except that no draw lands on a bound beyond erf's
+    resolution (see the module docstring). The fallback for other keys
+    draws jax.random's uniform bits and transforms them the same way.
+
     Args:
       key: a typed key or a legacy uint32[2] key.
       lower: the lower bound (scalar).
@@ -402,14 +461,14 @@ def truncated_normal(
     Returns:
       An array of ``shape`` and ``dtype``.
     """
-    data = _key_data(key)
-    shape_ = _static_shape(shape)
-    dtype_ = _canonical_dtype(dtype, np.floating)
-    if data is None or shape_ is None or dtype_ is None or not _is_scalar(lower, upper):
-        return jax.random.truncated_normal(key, lower, upper, shape, dtype, out_sharding=out_sharding)
-    fn = _sharded(
-        functools.partial(_truncated_normal, shape=shape_, dtype=dtype_), out_sharding, shape_, scalar_replicated=False
+    return _draw(
+        key,
+        shape,
+        dtype,
+        np.floating,
+        _truncated_normal,
+        (lower, upper),
+        out_sharding,
+        lambda: _truncate_jit(jax.random.uniform(key, shape, dtype, out_sharding=out_sharding), lower, upper),
+        scalar_replicated=False,
     )
-    if fn is None:
-        return jax.random.truncated_normal(key, lower, upper, shape, dtype, out_sharding=out_sharding)
-    return fn(data, lower, upper)

@@ -67,10 +67,11 @@ class TruncatedNormal(InitializerBase):
 
     def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         if math.isinf(self.lower) or math.isinf(self.upper):
-            # The erf-inverse sampler maps u = erf(-inf) = -1 to -inf, which jax
-            # clips to -FLT_MAX (0.4% of bfloat16 draws). Beyond 9 sigma the
+            # jax draws u = erf(-inf) = -1 in the dtype and maps it to -inf,
+            # clipped to -FLT_MAX (0.4% of bfloat16 draws). Beyond 9 sigma the
             # normal mass (1e-19) is below float32's resolution of erf, so a
-            # bound of 9 is the same law, and half precision is drawn in float32.
+            # bound of 9 is the same law; half precision is drawn in float32,
+            # whose erf resolves the tail to 5.4 sigma (bfloat16's: 2.9).
             lo, hi = max(self.lower, -_INFINITE_BOUND), min(self.upper, _INFINITE_BOUND)
             wide = np.dtype(np.float32) if np.dtype(dtype).itemsize < 4 else dtype
             z = sampling.truncated_normal(key, lo, hi, shape, wide, out_sharding=out_sharding).astype(dtype)
