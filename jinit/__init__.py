@@ -55,6 +55,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "zero_init": ("jinit._src.schemes.zero", "zero_init"),
     "mimetic": ("jinit._src.schemes.mimetic", "mimetic"),
     "zer_o": ("jinit._src.schemes.zero", "zer_o"),
+    "spectral": ("jinit._src.schemes.spectral", "spectral"),
+    "rezero": ("jinit._src.schemes.residual", "rezero"),
+    "small_init": ("jinit._src.schemes.residual", "small_init"),
+    "wang_init": ("jinit._src.schemes.residual", "wang_init"),
+    "id_init": ("jinit._src.schemes.residual", "id_init"),
+    "unit_norm": ("jinit._src.schemes.residual", "unit_norm"),
     "Band": ("jinit._src.diagnostics.propagate", "Band"),
     "Propagation": ("jinit._src.diagnostics.propagate", "Propagation"),
     "propagate": ("jinit._src.diagnostics.propagate", "propagate"),
@@ -69,6 +75,8 @@ _SUBMODULES = (
     "mup",
     "attention",
     "plot",
+    "lora",
+    "ssm",
 )
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
@@ -131,6 +139,12 @@ if TYPE_CHECKING:  # the same names for type checkers (tests/test_architecture.p
     from jinit._src.schemes.zero import zero_init as zero_init
     from jinit._src.schemes.mimetic import mimetic as mimetic
     from jinit._src.schemes.zero import zer_o as zer_o
+    from jinit._src.schemes.spectral import spectral as spectral
+    from jinit._src.schemes.residual import rezero as rezero
+    from jinit._src.schemes.residual import small_init as small_init
+    from jinit._src.schemes.residual import wang_init as wang_init
+    from jinit._src.schemes.residual import id_init as id_init
+    from jinit._src.schemes.residual import unit_norm as unit_norm
     from jinit._src.diagnostics.propagate import Band as Band
     from jinit._src.diagnostics.propagate import Propagation as Propagation
     from jinit._src.diagnostics.propagate import propagate as propagate
@@ -141,3 +155,5 @@ if TYPE_CHECKING:  # the same names for type checkers (tests/test_architecture.p
     from jinit import mup as mup
     from jinit import attention as attention
     from jinit import plot as plot
+    from jinit import lora as lora
+    from jinit import ssm as ssm

@@ -351,9 +351,97 @@ def _entries_modern() -> list[Entry]:
     ]
 
 
+def _entries_recent() -> list[Entry]:
+    # --- schemes of 2023-2025 (spectral, residual, ssm) ---
+    # Cases: a dense kernel, a conv kernel and a stacked one; spectral also a
+    # narrowing kernel (out < in), id_init a narrowing one, the SSM schemes an
+    # atom (floor > dt_min) and a narrow range. The only make() is the catalog's.
+    import jinit._src.schemes.residual as residual
+    import jinit._src.schemes.spectral as spectral
+    import jinit._src.schemes.ssm as ssm
+
+    def make(name: str) -> Callable[[], Initializer]:
+        return catalog.get(name).make
+
+    return [
+        Entry(
+            "spectral",
+            "spectral",
+            make("spectral"),
+            lambda: (
+                Case(spectral.spectral(), DENSE),
+                Case(spectral.spectral(scale=2.0), CONV),
+                Case(spectral.spectral(batch_axis=0), STACK),
+                Case(spectral.spectral(scale=0.5), (512, 128)),
+            ),
+        ),
+        Entry("rezero", "residual", make("rezero"), _same_cases(residual.rezero)),
+        Entry(
+            "small_init",
+            "residual",
+            make("small_init"),
+            lambda: (
+                Case(residual.small_init(768), DENSE),
+                Case(residual.small_init(64), CONV),
+                Case(residual.small_init(4096), STACK),
+            ),
+        ),
+        Entry(
+            "wang_init",
+            "residual",
+            make("wang_init"),
+            lambda: (
+                Case(residual.wang_init(12, 768), DENSE),
+                Case(residual.wang_init(24, 1024), CONV),
+                Case(residual.wang_init(48, 4096), STACK),
+            ),
+        ),
+        Entry(
+            "id_init",
+            "residual",
+            make("id_init"),
+            lambda: (
+                Case(residual.id_init(), DENSE),
+                Case(residual.id_init(gain=0.5), CONV),
+                Case(residual.id_init(gain=-2.0), (512, 200)),
+            ),
+        ),
+        Entry(
+            "unit_norm",
+            "residual",
+            make("unit_norm"),
+            lambda: (
+                Case(residual.unit_norm(), DENSE),
+                Case(residual.unit_norm(axis=-2), CONV),
+                Case(residual.unit_norm(axis=(1, 2)), STACK),
+            ),
+        ),
+        Entry(
+            "ssm.mamba_dt_bias",
+            "ssm",
+            make("ssm.mamba_dt_bias"),
+            lambda: (
+                Case(ssm.mamba_dt_bias(), DENSE),
+                Case(ssm.mamba_dt_bias(dt_min=1e-4, dt_max=1.0, floor=1e-3), CONV),
+                Case(ssm.mamba_dt_bias(floor=0.0), STACK),
+            ),
+        ),
+        Entry(
+            "ssm.mamba2_a_log",
+            "ssm",
+            make("ssm.mamba2_a_log"),
+            lambda: (
+                Case(ssm.mamba2_a_log(), DENSE),
+                Case(ssm.mamba2_a_log(128, a_init_range=(0.5, 4.0)), CONV),
+                Case(ssm.mamba2_a_log(a_init_range=(1.0, 1.5)), STACK),
+            ),
+        ),
+    ]
+
+
 def entries() -> list[Entry]:
     """Every catalog scheme with its law cases, in the catalog's order."""
-    cases = {e.name: e.cases for e in _entries_core() + _entries_torch() + _entries_modern()}
+    cases = {e.name: e.cases for e in _entries_core() + _entries_torch() + _entries_modern() + _entries_recent()}
     missing = [e.name for e in catalog.entries() if e.name not in cases]
     assert not missing, f"catalog schemes without law cases in tests/law_cases.py: {missing}"
     return [

@@ -29,6 +29,7 @@ import jax
 import law_cases
 import numpy as np
 import pytest
+import scipy.integrate
 
 import jinit.testing
 from jinit._src.core import fans
@@ -98,6 +99,27 @@ LECUN = (  # 1 / fan_in
 
 def constant_cases(shapes: tuple[tuple[int, ...], ...]) -> tuple[Expect, ...]:
     return tuple(exact(s, 0.0) for s in shapes)
+
+
+def mamba_dt_bias_var(dt_min: float, dt_max: float, floor: float) -> float:
+    """Var of log(expm1(max(dt, floor))), dt = e^T, T ~ U[log dt_min, log dt_max] (Mamba's dt init), by quad."""
+    lo, hi = math.log(dt_min), math.log(dt_max)
+    start = max(lo, math.log(floor)) if floor > 0 else lo
+    p, y_floor = (start - lo) / (hi - lo), (math.log(math.expm1(floor)) if floor > 0 else 0.0)
+
+    def moment(h: Callable[[float], float]) -> float:
+        value, _ = scipy.integrate.quad(lambda t: h(math.log(math.expm1(math.exp(t)))), start, hi, epsrel=1e-13)
+        return value / (hi - lo) + p * h(y_floor)
+
+    mean = moment(lambda y: y)
+    return moment(lambda y: (y - mean) ** 2)
+
+
+def log_uniform_var(low: float, high: float) -> float:
+    """Var of log A, A ~ U[low, high]: int log x = x (log x - 1), int log^2 x = x (log^2 x - 2 log x + 2)."""
+    m1 = (high * (math.log(high) - 1) - low * (math.log(low) - 1)) / (high - low)
+    f2 = lambda x: x * (math.log(x) ** 2 - 2 * math.log(x) + 2)
+    return (f2(high) - f2(low)) / (high - low) - m1 * m1
 
 
 DENSE_CONV_STACK = ((256, 512), (3, 3, 64, 128), (4, 128, 256))
@@ -285,6 +307,49 @@ EXPECTED: dict[str, tuple[Expect, ...]] = {
         iid((3, 3, 64, 128), 1 / (9 * 64) / 4),
         iid((4, 128, 256), 1 / (4 * 128) / 4),  # no batch_axis: the 4 is receptive field
     ),
+    # Spectral condition (Yang, Simon & Bernstein 2023): c * Q, c^2 = scale^2 fan_out / fan_in, Q (fan_in, out)
+    # semi-orthogonal: squared entries sum to c^2 min(rows, cols), so c^2 / max(rows, cols) per entry.
+    "spectral": (
+        exact((256, 512), 512 / 256 / max(256, 512), order=512),
+        exact((3, 3, 64, 128), 2.0**2 * (9 * 128) / (9 * 64) / max(9 * 64, 128), order=9 * 64),
+        exact((4, 128, 256), 256 / 128 / max(128, 256), order=256),  # batch_axis=0
+        exact((512, 128), 0.5**2 * 128 / 512 / max(512, 128), order=512),
+    ),
+    "rezero": constant_cases(DENSE_CONV_STACK),
+    # SmallInit (Nguyen & Salazar 2019): N(0, 2 / (5 d)); Wang (GPT-NeoX): N(0, (2 / (L sqrt(d)))^2).
+    "small_init": (
+        iid((256, 512), 2 / (5 * 768)),
+        iid((3, 3, 64, 128), 2 / (5 * 64)),
+        iid((4, 128, 256), 2 / (5 * 4096)),
+    ),
+    "wang_init": (
+        iid((256, 512), (2 / (12 * math.sqrt(768))) ** 2),
+        iid((3, 3, 64, 128), (2 / (24 * math.sqrt(1024))) ** 2),
+        iid((4, 128, 256), (2 / (48 * math.sqrt(4096))) ** 2),
+    ),
+    # IDInit (Pan et al. 2025): gain where i = j mod min(in, out), on the centre tap: max(in, out) such entries.
+    "id_init": (
+        exact((256, 512), two_valued(512 / (256 * 512))),
+        exact((3, 3, 64, 128), two_valued(128 / (9 * 64 * 128), 0.5)),
+        exact((512, 200), two_valued(512 / (512 * 200), -2.0)),
+    ),
+    # nGPT (Loshchilov et al. 2024): unit vectors of length d along `axis`, squared entries sum to 1: 1 / d each.
+    "unit_norm": (
+        exact((256, 512), 1 / 512, order=512),
+        exact((3, 3, 64, 128), 1 / 64, order=64),  # axis=-2
+        exact((4, 128, 256), 1 / (128 * 256), order=128 * 256),  # axis=(1, 2)
+    ),
+    # Mamba (Gu & Dao 2023): inverse softplus of a log-uniform dt, clamped at floor; Mamba-2: log of U[low, high].
+    "ssm.mamba_dt_bias": (
+        iid((256, 512), mamba_dt_bias_var(1e-3, 0.1, 1e-4)),
+        iid((3, 3, 64, 128), mamba_dt_bias_var(1e-4, 1.0, 1e-3)),
+        iid((4, 128, 256), mamba_dt_bias_var(1e-3, 0.1, 0.0)),
+    ),
+    "ssm.mamba2_a_log": (
+        iid((256, 512), log_uniform_var(1.0, 16.0)),
+        iid((3, 3, 64, 128), log_uniform_var(0.5, 4.0)),
+        iid((4, 128, 256), log_uniform_var(1.0, 1.5)),
+    ),
 }
 
 
@@ -420,6 +485,7 @@ FAULTS: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], set[tuple[str, int
             for i in range(3)
         }
         | {(n, i) for n in ("mup.initializer",) for i in range(3)}
+        | {("spectral", i) for i in range(4)}
         | {("variance_scaling", 1), ("stacked", 0), ("t_fixup", 2)},
         ("he_normal", 1),
     ),

@@ -155,9 +155,24 @@ def _modern() -> list[Entry]:
     ]
 
 
+def _recent() -> list[Entry]:
+    # --- schemes of 2023-2025: spectral condition, residual/normalisation, state-space models ---
+    res, ssm = "schemes.residual", "schemes.ssm"
+    return [
+        Entry("spectral", "spectral", _factory("schemes.spectral", "spectral"), complex=True),
+        Entry("rezero", "residual", _factory(res, "rezero"), complex=True, random=False, min_rank=0),
+        Entry("small_init", "residual", _factory(res, "small_init", 768), complex=True, min_rank=0),
+        Entry("wang_init", "residual", _factory(res, "wang_init", 12, 768), complex=True, min_rank=0),
+        Entry("id_init", "residual", _factory(res, "id_init"), random=False),
+        Entry("unit_norm", "residual", _factory(res, "unit_norm"), min_rank=1),
+        Entry("ssm.mamba_dt_bias", "ssm", _factory(ssm, "mamba_dt_bias"), shape=(4096,), min_rank=0),
+        Entry("ssm.mamba2_a_log", "ssm", _factory(ssm, "mamba2_a_log"), shape=(4096,), min_rank=0),
+    ]
+
+
 def entries() -> list[Entry]:
     """Every public scheme, in display order."""
-    return _variance_scaling() + _fixed_and_structured() + _torch() + _modern()
+    return _variance_scaling() + _fixed_and_structured() + _torch() + _modern() + _recent()
 
 
 def get(name: str) -> Entry:
