@@ -125,6 +125,18 @@ def test_a_legacy_root_key_gives_the_same_rng_keys() -> None:
     np.testing.assert_array_equal(key_data(legacy.drop.rngs.key[...]), key_data(typed.drop.rngs.key[...]))
 
 
+class KeyStack(nnx.Module):
+    def __init__(self) -> None:
+        self.keys = nnx.RngKey(jax.random.split(jax.random.key(0), 3), tag="stack")
+        self.w = nnx.Param(jnp.zeros((2, 2)))
+
+
+def test_an_abstract_stack_of_rng_keys_is_the_paths_key_split() -> None:
+    made = jinit.flax.materialize(nnx.eval_shape(KeyStack), {"w": jinit.ones}, KEY)
+    want = jax.random.split(jinit.flax.leaf_key(KEY, "keys"), 3)
+    np.testing.assert_array_equal(key_data(made.keys[...]), key_data(want))
+
+
 def test_other_abstract_variables_need_a_rule() -> None:
     abstract = nnx.eval_shape(lambda: Net(nnx.Rngs(0), cache=True))
     with pytest.raises(

@@ -180,7 +180,7 @@ class Rules:
     Args:
       entries: ``(regex, value)`` pairs, a dict (in its order), :class:`Rule`
         objects (for ``optional=True``) or other ``Rules``, in priority order.
-      name: a label shown in reprs and summaries (e.g. ``"torch_defaults(layout='flax')"``).
+      name: a label shown in its repr (e.g. ``"torch_defaults(layout='flax')"``).
 
     ``a + b`` is ``a``'s entries then ``b``'s (``b`` may be any rules form), so
     rules put before a recipe take precedence over it.
