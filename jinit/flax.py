@@ -9,6 +9,11 @@ know nnx models (paths of ``nnx.state``, ``filter=`` for the variables rules
 apply to) and linen boxes; the rule helpers are re-exported as they are.
 """
 
+import importlib.util
+
+if importlib.util.find_spec("flax") is None:
+    raise ImportError("jinit.flax needs flax: pip install 'jinit[flax]' (jinit.tree has the same tools without flax).")
+
 from jinit._src.flax.ensemble import ensemble_init as ensemble_init
 from jinit._src.flax.ensemble import ensemble_member as ensemble_member
 

@@ -129,3 +129,24 @@ def test_import_jinit_and_the_cli_list_do_not_import_jax() -> None:
         "assert 'jax' not in sys.modules, sorted(m for m in sys.modules if m.startswith('jax'))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_jinit_flax_without_flax_names_the_extra() -> None:
+    """A user without flax gets one ImportError naming the extra, not a traceback from deep inside."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['flax'] = None  # as if flax were not installed\n"
+        "import importlib.util\n"
+        "real = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda n, *a: None if n == 'flax' else real(n, *a)\n"
+        "try:\n"
+        "    import jinit.flax\n"
+        "except ImportError as e:\n"
+        "    assert \"pip install 'jinit[flax]'\" in str(e), e\n"
+        "else:\n"
+        "    raise AssertionError('no ImportError')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
