@@ -37,9 +37,13 @@ def real_scalar(name: str, param: str, value: Any) -> float:
         value = np.asarray(value).item()
         if isinstance(value, complex):
             raise TypeError(error(name, f"`{param}` must be a real number; got {value!r}."))
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:  # an int past float's range, e.g. 10**400
+        out = math.inf
     if not math.isfinite(out):
-        raise ValueError(error(name, f"`{param}` must be finite; got {param}={value!r}."))
+        shown = _show_int(value) if isinstance(value, int) else repr(value)
+        raise ValueError(error(name, f"`{param}` must be finite; got {param}={shown}."))
     return out
 
 
