@@ -77,6 +77,7 @@ _SUBMODULES = (
     "plot",
     "lora",
     "ssm",
+    "interop",
 )
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
@@ -157,3 +158,4 @@ if TYPE_CHECKING:  # the same names for type checkers (tests/test_architecture.p
     from jinit import plot as plot
     from jinit import lora as lora
     from jinit import ssm as ssm
+    from jinit import interop as interop

@@ -1,0 +1,1 @@
+"""Adapters for other JAX libraries: haiku's ``(shape, dtype)`` and keras' ``Initializer`` conventions."""
