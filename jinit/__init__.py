@@ -78,6 +78,7 @@ _SUBMODULES = (
     "lora",
     "ssm",
     "interop",
+    "recipes",
 )
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
@@ -159,3 +160,4 @@ if TYPE_CHECKING:  # the same names for type checkers (tests/test_architecture.p
     from jinit import lora as lora
     from jinit import ssm as ssm
     from jinit import interop as interop
+    from jinit import recipes as recipes
