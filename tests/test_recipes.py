@@ -265,6 +265,9 @@ def test_torchtitan_depth_rule_needs_a_layer_group() -> None:
     recipe = R.llama_torchtitan(dim=8, naming={"o": r".*/wo"})
     with pytest.raises(ValueError, match=r"jinit.tree.materialize: the context rule .* named group `layer`"):
         jinit.tree.materialize({"blk": {"wo": sds(8, 8)}}, recipe, jax.random.key(0))
+    named = R.llama_torchtitan(dim=8, naming={"o": r"(?P<layer>[a-z]+)/wo"})
+    with pytest.raises(ValueError, match=r"the `layer` group must capture a layer index; got 'blk'"):
+        jinit.tree.materialize({"blk": {"wo": sds(8, 8)}}, named, jax.random.key(0))
 
 
 def test_resnet_zero_init_residual_zeroes_the_last_norm_of_each_block() -> None:
