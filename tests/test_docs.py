@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -44,14 +45,45 @@ def python_blocks() -> list[tuple[str, int, str]]:
 BLOCKS = python_blocks()
 
 
-@pytest.mark.parametrize(("page", "index", "code"), BLOCKS, ids=[f"{p}[{i}]" for p, i, _ in BLOCKS])
-def test_python_block_runs_on_its_own(page: str, index: int, code: str) -> None:
+def run_block(code: str) -> subprocess.CompletedProcess[str]:
+    """One block in a fresh interpreter on the CPU, as a reader would run it (no inherited XLA flags)."""
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "PYTHONWARNINGS")}
-    env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run(
+    env.update(PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
+
+
+@pytest.fixture(scope="module")
+def block_runs(request: pytest.FixtureRequest) -> dict[str, Future[subprocess.CompletedProcess[str]]]:
+    """The selected blocks, started two at a time (each is mostly one process importing jax and compiling).
+
+    Under pytest-xdist (``make test`` runs ``-n 2``) each worker would start every block, so there
+    each block starts when its own test runs, and the workers are the parallelism.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return {}
+    selected = {
+        item.callspec.id
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "test_python_block_runs_on_its_own"
+    }
+    pool = ThreadPoolExecutor(max_workers=2)
+    request.addfinalizer(pool.shutdown)
+    return {f"{p}[{i}]": pool.submit(run_block, code) for p, i, code in BLOCKS if f"{p}[{i}]" in selected}
+
+
+@pytest.mark.parametrize(("page", "index", "code"), BLOCKS, ids=[f"{p}[{i}]" for p, i, _ in BLOCKS])
+def test_python_block_runs_on_its_own(page: str, index: int, code: str, block_runs: dict[str, Future]) -> None:
+    started = block_runs.get(f"{page}[{index}]")
+    result = started.result() if started is not None else run_block(code)
     assert result.returncode == 0, f"{page}, python block {index} failed:\n{result.stderr[-3000:]}"
+
+
+def test_a_block_runs_in_a_fresh_namespace() -> None:
+    """What one block defines, the next cannot use: each runs with nothing but its own code."""
+    assert run_block("w = 1\nassert w == 1").returncode == 0
+    assert run_block("assert w == 1").returncode != 0
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -127,7 +159,7 @@ def test_jinit_names_exist(page: str) -> None:
 OUTSIDE = [
     re.compile(r"(?i)\bissues?\s*#?\d"),  # "issue 5", "issue #3"
     re.compile(r"(?i)\b(?:core|flax|schemes|notebooks|models?|performance)\s+issues?\b"),  # "the core issue"
-    re.compile(r"(?<![\w&/])#\d+\b"),  # "#3"
+    re.compile(r"(?<![\w&/])#(?![0-9A-Fa-f]{6}\b)\d+\b"),  # "#3", not a colour "#000000"
     re.compile(r"\b[\w.-]+/[\w.-]+#\d+\b"),  # "owner/repo#123"
     re.compile(r"(?i)\b(?:PR|pull request)\s*#?\d"),
     re.compile(r"(?i)\bclosing notes?\b"),
