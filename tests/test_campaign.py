@@ -35,8 +35,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import jinit
-
 os.environ.setdefault("KERAS_BACKEND", "jax")  # jinit.interop.keras is for keras' JAX backend
 
 MODULES = [
