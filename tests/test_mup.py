@@ -258,3 +258,52 @@ def test_errors(optax_promotion: None) -> None:
     tx = mup.scale_updates({"w": 0.5})
     with pytest.raises(ValueError, match=r"jinit\.mup\.scale_updates: no factor for the update at \['v'\]"):
         tx.update({"v": jnp.ones(3)}, tx.init({"v": jnp.ones(3)}))
+    for bad, err, what in (
+        (float("nan"), ValueError, "must be finite"),
+        (-1.0, ValueError, "must be non-negative"),
+        ("x", TypeError, "must be a real number"),
+    ):
+        with pytest.raises(err, match=rf"jinit\.mup\.scale_updates: `factors\['w'\]` {what}"):
+            mup.scale_updates({"w": bad})
+
+
+def test_width_multipliers_reject_bad_values() -> None:
+    """A bad multiplier used to give zeros (inf), ZeroDivisionError (0) or a math domain
+    error (negative) far from where it was made: it is refused at construction."""
+    name = r"jinit\.mup\.WidthMultipliers: "
+    with pytest.raises(ValueError, match=name + r"`kind` must be one of 'input', 'hidden', 'output', 'scalar'"):
+        mup.WidthMultipliers("bogus")
+    for param in ("fan_in", "fan_out"):
+        for bad, err, what in (
+            (float("inf"), ValueError, "must be finite"),
+            (float("nan"), ValueError, "must be finite"),
+            (0, ValueError, "must be positive"),
+            (-4, ValueError, "must be positive"),
+            (1e300, ValueError, r"must be between 2\*\*-53 and 2\*\*53"),
+            (1e-300, ValueError, r"must be between 2\*\*-53 and 2\*\*53"),
+            ("2", TypeError, "must be a real number"),
+            (True, TypeError, "must be a real number"),
+        ):
+            with pytest.raises(err, match=name + rf"`{param}` {what}"):
+                mup.WidthMultipliers("output", **{param: bad})
+    with pytest.raises(ValueError, match=r"jinit\.mup\.WidthMultipliers\.learning_rate: `optimizer` must be one of"):
+        mup.WidthMultipliers("hidden", 2.0, 2.0).learning_rate("lion")
+    name = r"jinit\.mup\.MupInit: "
+    with pytest.raises(TypeError, match=name + r"`init` must be an initializer; got 1\."):
+        mup.MupInit(init=1, variance_scale=1.0)
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=name + r"`variance_scale` must be"):
+            mup.MupInit(init=jinit.lecun_normal(), variance_scale=bad)
+    with pytest.raises(ValueError, match=name + r"`name` must be one of 'mup\.MupInit', "):
+        mup.MupInit(init=jinit.lecun_normal(), variance_scale=1.0, name="bogus")
+    a, b = {"w": jnp.zeros((8, 128))}, {"w": jnp.zeros((8, 64))}
+    for fn in (mup.init_variances, mup.rescale):
+        with pytest.raises(TypeError, match=rf"jinit\.mup\.{fn.__name__}: `zero_readout` must be a bool; got "):
+            fn(a, b, zero_readout=np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"jinit\.mup\.initializer: `zero_readout` must be a bool; got zero_readout=1"):
+        mup.initializer(jinit.lecun_normal(), mup.WidthMultipliers("output", 2.0), zero_readout=1)
+    with pytest.raises(TypeError, match=r"jinit\.mup\.rescale: `params` leaves must be arrays; got nan at "):
+        mup.rescale({"w": float("nan")}, {"w": float("nan")})
+    # Valid values are kept as floats: equal to the same multipliers given as ints.
+    assert mup.WidthMultipliers("hidden", 4, 2) == mup.WidthMultipliers("hidden", 4.0, 2.0)
+    assert isinstance(mup.WidthMultipliers("hidden", np.float32(4.0)).fan_in, float)

@@ -27,24 +27,71 @@ rates shrink like 1/width; the readout starts 1/sqrt(m_in) smaller (or at
 zero). microsoft/mup implements the same through ``MuReadout`` (an output
 multiplier ``1 / m_in``) and ``MuAdam``/``MuSGD``; the two forms give the
 same training dynamics.
+
+Beyond width, ``parametrization(name, ...)`` gives one object per scheme
+("sp", "ntk", "mup", "depth_mup", "completep", "umup") that says, for each
+kind of parameter at a given width and depth, its initializer, its forward
+multiplier, its residual-branch multiplier and its Adam learning-rate and
+epsilon factors, and builds the optax transform. The depth rules put
+``(depth / base_depth)^-alpha`` on every residual branch (alpha = 1/2:
+depth-muP, Yang et al. 2023 and Bordelon et al. 2023; alpha = 1: CompleteP,
+Dey et al. 2025) with hidden Adam learning rates times
+``(depth / base_depth)^(alpha - 1)``; u-muP (Blake et al. 2024) draws every
+weight from N(0, 1) and moves the scale into forward multipliers. The
+tables and their sources are in docs/mup.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import numpy as np
 
-from jinit._src.core import densities, validation
+from jinit._src.core import densities, fans, validation
 from jinit._src.core.base import InitializerBase
 from jinit._src.core.types import Initializer, Moments, Sharding
+from jinit._src.schemes.basic import normal
+from jinit._src.schemes.constant import zeros
+from jinit._src.schemes.variance_scaling import variance_scaling
 
 KINDS = ("input", "hidden", "output", "scalar")
 OPTIMIZERS = ("adam", "sgd")
+# The largest size or ratio taken: every integer up to 2**53 is exact in a
+# float64, so width / base_width and its powers are computed without rounding
+# the sizes themselves.
+MAX_SIZE = 2**53
+
+
+def _ratio(name: str, param: str, value: Any) -> float:
+    """A float in [1 / MAX_SIZE, MAX_SIZE] (a width multiplier; its inverse is a factor too)."""
+    out = validation.positive(name, param, value)
+    if not 1.0 / MAX_SIZE <= out <= MAX_SIZE:
+        raise ValueError(validation.error(name, f"`{param}` must be between 2**-53 and 2**53; got {param}={value!r}."))
+    return out
+
+
+def _flag(name: str, param: str, value: Any) -> bool:
+    """A bool (Python or numpy); anything else is a TypeError, not its truth value."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(validation.error(name, f"`{param}` must be a bool; got {param}={value!r}."))
+    return bool(value)
+
+
+def _size(name: str, param: str, value: Any) -> int:
+    """A Python int in [1, MAX_SIZE] (a width, depth or fan); bool and floats rejected."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(validation.error(name, f"`{param}` must be a positive integer; got {param}={value!r}."))
+    out = int(value)
+    if out < 1:
+        raise ValueError(validation.error(name, f"`{param}` must be positive; got {param}={value!r}."))
+    if out > MAX_SIZE:
+        raise ValueError(validation.error(name, f"`{param}` must be at most 2**53; got {param}={value!r}."))
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +108,12 @@ class WidthMultipliers:
     fan_in: float = 1.0
     fan_out: float = 1.0
 
+    def __post_init__(self) -> None:
+        name = "mup.WidthMultipliers"
+        validation.choice(name, "kind", self.kind, KINDS)
+        for param in ("fan_in", "fan_out"):
+            object.__setattr__(self, param, _ratio(name, param, getattr(self, param)))
+
     def init_variance(self, zero_readout: bool = False) -> float:
         """The factor on the SP init variance (0 for a zero readout)."""
         if self.kind == "output":
@@ -69,6 +122,7 @@ class WidthMultipliers:
 
     def learning_rate(self, optimizer: str = "adam") -> float:
         """The factor on the base learning rate for ``"adam"`` or ``"sgd"``."""
+        optimizer = validation.choice("mup.WidthMultipliers.learning_rate", "optimizer", optimizer, OPTIMIZERS)
         if optimizer == "adam":
             return 1.0 / self.fan_in if self.kind in ("hidden", "output") else 1.0
         if self.kind == "input":
@@ -216,7 +270,8 @@ def init_variances(params: Any, base_params: Any, *, zero_readout: bool = False)
       Yang, Hu et al. (2021), arXiv:2203.03466, Table 3 and section 7.
     """
     specs = width_multipliers(params, base_params)
-    return jax.tree.map(lambda m: m.init_variance(bool(zero_readout)), specs, is_leaf=_is_spec)
+    flag = _flag("mup.init_variances", "zero_readout", zero_readout)
+    return jax.tree.map(lambda m: m.init_variance(flag), specs, is_leaf=_is_spec)
 
 
 def rescale(params: Any, base_params: Any, *, zero_readout: bool = False) -> Any:
@@ -240,7 +295,14 @@ def rescale(params: Any, base_params: Any, *, zero_readout: bool = False) -> Any
       >>> float(mup.rescale(p, {"w_out": jnp.ones((64, 10))})["w_out"][0, 0])
       0.5
     """
-    factors = init_variances(params, base_params, zero_readout=zero_readout)
+    name = "mup.rescale"
+    flag = _flag(name, "zero_readout", zero_readout)
+    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+        if not isinstance(leaf, np.ndarray | jax.Array):
+            raise TypeError(
+                validation.error(name, f"`params` leaves must be arrays; got {leaf!r} at {jax.tree_util.keystr(path)}.")
+            )
+    factors = init_variances(params, base_params, zero_readout=flag)
     return jax.tree.map(lambda x, f: x if f == 1.0 else x * np.asarray(math.sqrt(f), x.dtype), params, factors)
 
 
@@ -250,7 +312,18 @@ class MupInit(InitializerBase):
 
     init: Initializer
     variance_scale: float
+    name: str = dataclasses.field(default="mup.MupInit", compare=False, repr=False)
     kinds = validation.INEXACT_KINDS
+
+    def __post_init__(self) -> None:
+        cls = "mup.MupInit"
+        # The public callable named in every message: the class or the factory that built it.
+        validation.choice(cls, "name", self.name, (cls, "mup.initializer", "mup.Parametrization"))
+        if not callable(self.init):
+            raise TypeError(validation.error(cls, f"`init` must be an initializer; got {self.init!r}."))
+        scale = validation.non_negative(cls, "variance_scale", self.variance_scale)
+        object.__setattr__(self, "variance_scale", scale)
+        super().__post_init__()
 
     def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         w = self.init(key, shape, dtype, out_sharding)
@@ -303,7 +376,7 @@ def initializer(init: Initializer, multipliers: WidthMultipliers, *, zero_readou
         )
     return MupInit(
         init=init,
-        variance_scale=multipliers.init_variance(bool(zero_readout)),
+        variance_scale=multipliers.init_variance(_flag(name, "zero_readout", zero_readout)),
         dtype=getattr(init, "dtype", None),
         name=name,
     )
@@ -328,9 +401,12 @@ def scale_updates(factors: Any) -> Any:
     Raises:
       ValueError at update time if an update's path has no factor.
     """
-    import optax
+    flat = {}
+    for path, f in jax.tree_util.tree_flatten_with_path(factors)[0]:
+        k = _path_key(path)
+        flat[k] = validation.non_negative("mup.scale_updates", f"factors{k}", f)
 
-    flat = {_path_key(p): float(f) for p, f in jax.tree_util.tree_flatten_with_path(factors)[0]}
+    import optax
 
     def init_fn(params: Any) -> optax.EmptyState:
         del params
@@ -396,10 +472,530 @@ def optimizer(
       >>> round(float(updates["w_h"][0, 0]), 6), round(float(updates["w_out"][0, 0]), 6)
       (-0.0025, -0.0025)
     """
-    import optax
-
     name = "mup.optimizer"
     which = validation.choice(name, "kind", kind, ("adam", "adamw", "sgd"))
+    import optax
+
     base = {"adam": optax.adam, "adamw": optax.adamw, "sgd": optax.sgd}[which]
     factors = learning_rates(params, base_params, "sgd" if which == "sgd" else "adam")
     return optax.chain(base(learning_rate, **kwargs), scale_updates(factors))
+
+
+# ---------------------------------------------------------------------------
+# Parametrizations in width and depth: SP, NTK, muP, depth-muP, CompleteP, u-muP.
+
+PARAMETRIZATIONS = ("sp", "ntk", "mup", "depth_mup", "completep", "umup")
+PARAM_KINDS = ("input", "embedding", "hidden", "bias", "output", "scalar")
+BASES = ("adam", "adamw")
+# The exponent alpha of the residual-branch multiplier (depth / base_depth)^-alpha
+# (Dey et al. 2025, eq. 1: alpha = 1/2 is depth-muP, alpha = 1 is CompleteP).
+_ALPHA = {"depth_mup": 0.5, "completep": 1.0}
+_MUP_FAMILY = ("mup", "depth_mup", "completep")
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What a parametrization prescribes for one parameter at one width and depth.
+
+    The layer computes with ``multiplier * w``, where ``w`` is the stored
+    parameter, drawn by ``init`` and trained by Adam with the base learning
+    rate times ``learning_rate`` and the base epsilon times ``eps``.
+
+    Attributes:
+      kind: one of ``PARAM_KINDS`` (see ``Parametrization``).
+      init: the initializer of ``w`` (``jinit.zeros`` for biases and scalars).
+      multiplier: the forward multiplier on ``w``.
+      learning_rate: the factor on Adam's base learning rate.
+      eps: the factor on Adam's epsilon.
+    """
+
+    kind: str
+    init: Initializer
+    multiplier: float
+    learning_rate: float
+    eps: float
+
+    def __post_init__(self) -> None:
+        name = "mup.Rule"
+        validation.choice(name, "kind", self.kind, PARAM_KINDS)
+        if not callable(self.init):
+            raise TypeError(validation.error(name, f"`init` must be an initializer; got {self.init!r}."))
+        for param in ("multiplier", "learning_rate", "eps"):
+            object.__setattr__(self, param, _ratio(name, param, getattr(self, param)))
+
+
+def _fan_in_normal() -> Initializer:
+    """N(0, 1 / fan_in): the SP law the width rules multiply."""
+    return variance_scaling(1.0, "fan_in", "normal")
+
+
+def _unit_normal() -> Initializer:
+    return normal(1.0)
+
+
+def _zeros() -> Initializer:
+    return zeros
+
+
+@dataclasses.dataclass(frozen=True)
+class Parametrization:
+    """A parametrization: per kind of parameter, its init, multipliers and Adam factors at any width and depth.
+
+    Build it with ``parametrization(name, ...)``. The kinds of parameter:
+
+    * ``"input"``: a dense kernel from a fixed number of features into the
+      width (the first layer), and width-sized vectors outside the residual
+      branches (its bias, a final norm's scale).
+    * ``"embedding"``: a lookup table ``(vocab, width)``.
+    * ``"hidden"``: a width-to-width kernel inside a residual branch.
+    * ``"bias"``: a width-sized vector inside a residual branch (a bias, a
+      norm's scale).
+    * ``"output"``: the readout kernel, from the width to a fixed size.
+    * ``"scalar"``: nothing grows (the readout's bias, a temperature).
+
+    With m = width / base_width and d = depth / base_depth (``depth`` is the
+    number of residual branches; ``None``: no residual stack, d = 1):
+
+    ==========  ===============  =======  ===========  ===============  ====================
+    scheme      init             multip.  residual     Adam LR          Adam eps
+    ==========  ===============  =======  ===========  ===============  ====================
+    sp          N(0, 1/fan_in)   1        1            1                1
+    ntk         N(0, 1)          n^-1/2   1            1                1
+    mup         muP (Table 3)    1        1            muP              see docs/mup.md
+    depth_mup   as mup           1        d^-1/2       hidden d^-1/2/m  hidden d^-1/2/m
+    completep   as mup           1        d^-1         hidden 1/m       hidden 1/(m d)
+    umup        N(0, 1)          u-muP    tau rule     u-muP            1
+    ==========  ===============  =======  ===========  ===============  ====================
+
+    (n: the fan-in). docs/mup.md has every kind and the papers' tables.
+
+    Attributes:
+      name: one of ``PARAMETRIZATIONS``.
+      base_width: the width the hyperparameters were tuned at (muP family).
+      base_depth: the depth they were tuned at (``depth_mup``, ``completep``).
+      zero_readout: start the readout at zero (muP family).
+      residual_mult: u-muP's ratio of the residual branches' total variance
+        to the embedding's (its tau rule; 1 elsewhere).
+    """
+
+    name: str
+    base_width: int | None = None
+    base_depth: int | None = None
+    zero_readout: bool = False
+    residual_mult: float = 1.0
+
+    def __post_init__(self) -> None:
+        fn = "mup.parametrization"
+        validation.choice(fn, "name", self.name, PARAMETRIZATIONS)
+        for param in ("base_width", "base_depth"):
+            value = getattr(self, param)
+            if value is not None:
+                object.__setattr__(self, param, _size(fn, param, value))
+        if self.name in _MUP_FAMILY and self.base_width is None:
+            raise ValueError(
+                validation.error(
+                    fn, f"{self.name!r} needs `base_width` (the width the hyperparameters were tuned at); got None."
+                )
+            )
+        if self.name in _ALPHA and self.base_depth is None:
+            raise ValueError(
+                validation.error(
+                    fn, f"{self.name!r} needs `base_depth` (the depth the hyperparameters were tuned at); got None."
+                )
+            )
+        object.__setattr__(self, "zero_readout", _flag(fn, "zero_readout", self.zero_readout))
+        if self.zero_readout and self.name not in _MUP_FAMILY:
+            raise ValueError(
+                validation.error(
+                    fn, f"`zero_readout` applies to 'mup', 'depth_mup' and 'completep'; got it for {self.name!r}."
+                )
+            )
+        mult = validation.positive(fn, "residual_mult", self.residual_mult)
+        if mult != 1.0 and self.name != "umup":
+            raise ValueError(
+                validation.error(
+                    fn, f"`residual_mult` is u-muP's (its tau rule); got residual_mult={mult!r} for {self.name!r}."
+                )
+            )
+        object.__setattr__(self, "residual_mult", mult)
+
+    @property
+    def alpha(self) -> float:
+        """The depth exponent: residual branches scale like depth^-alpha (0: no depth rule)."""
+        return _ALPHA.get(self.name, 0.5 if self.name == "umup" else 0.0)
+
+    def rule(
+        self,
+        kind: str,
+        *,
+        width: int,
+        depth: int | None = None,
+        fan_in: int | None = None,
+        fan_out: int | None = None,
+    ) -> Rule:
+        """The init, forward multiplier and Adam factors of one parameter.
+
+        Args:
+          kind: ``"input"``, ``"embedding"``, ``"hidden"``, ``"bias"``,
+            ``"output"`` or ``"scalar"``.
+          width: the model's width (the size that grows).
+          depth: the number of residual branches (None: no residual stack).
+          fan_in: the parameter's fan-in; defaults to ``width`` for hidden
+            and output kernels. ``"input"`` kernels need it under ``"ntk"``
+            and ``"umup"`` (their multiplier is ``fan_in^-1/2``).
+          fan_out: the parameter's fan-out; defaults to ``width`` for
+            embeddings (u-muP's embedding learning rate is ``fan_out^-1/2``).
+
+        Returns:
+          A ``Rule``.
+
+        Examples:
+          >>> from jinit import mup
+          >>> p = mup.parametrization("completep", base_width=64, base_depth=2)
+          >>> r = p.rule("hidden", width=256, depth=8)  # m = 4, d = 4, alpha = 1
+          >>> r.multiplier, r.learning_rate, r.eps  # LR 1/m * d^(alpha-1), eps 1/m * d^-alpha
+          (1.0, 0.25, 0.0625)
+          >>> p.rule("bias", width=256, depth=8).learning_rate  # d^(alpha-1)
+          1.0
+          >>> dmup = mup.parametrization("depth_mup", base_width=64, base_depth=2)
+          >>> dmup.rule("hidden", width=256, depth=8).learning_rate  # 1/m * d^-1/2
+          0.125
+          >>> u = mup.parametrization("umup").rule("hidden", width=256, depth=4)
+          >>> u.multiplier, u.learning_rate  # fan_in^-1/2; fan_in^-1/2 * depth^-1/2
+          (0.0625, 0.03125)
+        """
+        fn = "mup.Parametrization.rule"
+        k = validation.choice(fn, "kind", kind, PARAM_KINDS)
+        n = _size(fn, "width", width)
+        depth_ = None if depth is None else _size(fn, "depth", depth)
+        fi = None if fan_in is None else _size(fn, "fan_in", fan_in)
+        fo = None if fan_out is None else _size(fn, "fan_out", fan_out)
+        if k in ("hidden", "output") and fi is None:
+            fi = n
+        if k == "embedding" and fo is None:
+            fo = n
+        if k == "input" and fi is None and self.name in ("ntk", "umup"):
+            raise ValueError(
+                validation.error(
+                    fn, f"kind='input' needs `fan_in` under {self.name!r} (its multiplier is fan_in^-1/2); got None."
+                )
+            )
+        if self.name == "sp":
+            return _sp_rule(k)
+        if self.name == "ntk":
+            return _ntk_rule(k, fi)
+        if self.name == "umup":
+            return _umup_rule(k, depth_, fi, fo)
+        return self._mup_rule(k, n, depth_)
+
+    def _mup_rule(self, kind: str, width: int, depth: int | None) -> Rule:
+        assert self.base_width is not None  # checked in __post_init__
+        m = width / self.base_width
+        d = 1.0
+        if depth is not None and self.name in _ALPHA:
+            assert self.base_depth is not None
+            d = depth / self.base_depth
+        a = self.alpha
+        # CompleteP's Table 1 (and the authors' code): hidden weights, and the
+        # biases and norm scales inside the branches, get the Adam learning rate
+        # times d^(alpha - 1) and epsilon times d^-alpha.
+        lr_depth, eps_depth = d ** (a - 1.0), d**-a
+        if kind == "input":
+            return Rule(kind, _fan_in_normal(), 1.0, 1.0, 1.0 / m)
+        if kind == "embedding":
+            return Rule(kind, _unit_normal(), 1.0, 1.0, 1.0 / m)
+        if kind == "hidden":
+            return Rule(kind, _fan_in_normal(), 1.0, lr_depth / m, eps_depth / m)
+        if kind == "bias":
+            return Rule(kind, _zeros(), 1.0, lr_depth, eps_depth / m)
+        if kind == "output":
+            if self.zero_readout:
+                init = _zeros()
+            elif m == 1.0:
+                init = _fan_in_normal()
+            else:
+                init = MupInit(init=_fan_in_normal(), variance_scale=1.0 / m, name="mup.Parametrization")
+            return Rule(kind, init, 1.0, 1.0 / m, 1.0)
+        return Rule(kind, _zeros(), 1.0, 1.0, 1.0)
+
+    def residual(self, depth: int, layer: int = 0) -> tuple[float, float]:
+        """The residual update ``h <- skip * h + branch * f(h)`` of one block: ``(skip, branch)``.
+
+        ``(1, (depth / base_depth)^-alpha)`` for depth-muP and CompleteP;
+        ``(1, 1)`` for SP, NTK and muP. u-muP keeps the residual stream at
+        unit scale: ``skip = 1 / sqrt(1 + tau^2)``, ``branch = tau * skip``
+        with ``tau = a / sqrt(depth + layer * a^2)``, ``a = residual_mult``
+        (every branch adds ``a^2 / depth`` of the embedding's variance;
+        Blake et al. 2024, Appendix G, for one kind of branch).
+
+        Args:
+          depth: the number of residual branches.
+          layer: the branch's index, 0 to depth - 1 (used by u-muP).
+
+        Returns:
+          ``(skip, branch)``, Python floats.
+
+        Examples:
+          >>> from jinit import mup
+          >>> mup.parametrization("completep", base_width=64, base_depth=2).residual(8)
+          (1.0, 0.25)
+          >>> mup.parametrization("depth_mup", base_width=64, base_depth=2).residual(8)
+          (1.0, 0.5)
+          >>> skip, branch = mup.parametrization("umup").residual(4, layer=0)
+          >>> round(skip**2 + branch**2, 12), round(branch / skip, 12)  # unit variance, tau = 1/2
+          (1.0, 0.5)
+        """
+        fn = "mup.Parametrization.residual"
+        n_layers = _size(fn, "depth", depth)
+        if isinstance(layer, bool) or not isinstance(layer, numbers.Integral):
+            raise TypeError(validation.error(fn, f"`layer` must be an integer; got layer={layer!r}."))
+        if not 0 <= int(layer) < n_layers:
+            raise ValueError(
+                validation.error(fn, f"`layer` must be in [0, depth); got layer={layer!r}, depth={n_layers}.")
+            )
+        if self.name in _ALPHA:
+            assert self.base_depth is not None
+            return 1.0, (n_layers / self.base_depth) ** -self.alpha
+        if self.name == "umup":
+            a = self.residual_mult
+            tau = a / math.sqrt(n_layers + int(layer) * a * a)
+            skip = 1.0 / math.sqrt(1.0 + tau * tau)
+            return skip, tau * skip
+        return 1.0, 1.0
+
+    def rules(self, params: Any, kinds: Any, *, width: int, depth: int | None = None) -> Any:
+        """The ``Rule`` of every parameter, its fans read from its shape.
+
+        Fans follow the Flax layouts: a kernel ``(*receptive, in, out)`` has
+        fan-in ``prod(receptive) * in`` and fan-out ``prod(receptive) * out``;
+        a vector ``(n,)`` has fan-in 1 and fan-out n.
+
+        Args:
+          params: a pytree of arrays or ``jax.ShapeDtypeStruct``.
+          kinds: a pytree of kind names with the same paths (a dict, an
+            ``nnx.State``).
+          width: the model's width.
+          depth: the number of residual branches (None: no residual stack).
+
+        Returns:
+          A tree of ``Rule`` with the structure of ``params``.
+
+        Examples:
+          >>> import jax.numpy as jnp
+          >>> from jinit import mup
+          >>> params = {"w": jnp.zeros((128, 128)), "b": jnp.zeros(128), "out": jnp.zeros((128, 10))}
+          >>> kinds = {"w": "hidden", "b": "bias", "out": "output"}
+          >>> p = mup.parametrization("mup", base_width=32)
+          >>> {k: r.learning_rate for k, r in p.rules(params, kinds, width=128).items()}
+          {'b': 1.0, 'out': 0.25, 'w': 0.25}
+        """
+        fn = "mup.Parametrization.rules"
+        leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
+        kind_of: dict[str, str] = {}
+        for path, k in jax.tree_util.tree_flatten_with_path(kinds)[0]:
+            key = _path_key(path)
+            kind_of[key] = validation.choice(fn, f"kinds{key}", k, PARAM_KINDS)
+        keys = [_path_key(path) for path, _ in leaves]
+        missing = [k for k in keys if k not in kind_of]
+        if missing:
+            raise ValueError(
+                validation.error(
+                    fn, f"`kinds` has no kind for the parameter at {missing[0]}; got kinds for {sorted(kind_of)}."
+                )
+            )
+        extra = sorted(set(kind_of) - set(keys))
+        if extra:
+            raise ValueError(validation.error(fn, f"`kinds` names paths that `params` does not have: {extra}."))
+        out = []
+        for key, (_, leaf) in zip(keys, leaves, strict=True):
+            fan_in, fan_out = _fans(fn, key, _shape(leaf))
+            out.append(self.rule(kind_of[key], width=width, depth=depth, fan_in=fan_in, fan_out=fan_out))
+        return jax.tree_util.tree_unflatten(treedef, out)
+
+    def optimizer(
+        self,
+        learning_rate: float | Callable[[Any], Any],
+        params: Any,
+        kinds: Any,
+        *,
+        width: int,
+        depth: int | None = None,
+        base: str = "adam",
+        eps: float = 1e-8,
+        **kwargs: Any,
+    ) -> Any:
+        """Adam (or AdamW) with this parametrization's per-parameter learning rates and epsilons.
+
+        ``optax.chain(scale_updates(1 / eps factors), optax.adam(learning_rate, eps=eps),
+        scale_updates(learning-rate factors))``. Adam is invariant to the
+        scale of the gradient except through epsilon, so dividing a leaf's
+        gradient by its epsilon factor ``f`` is exactly Adam with epsilon
+        ``f * eps`` on that leaf. With ``"adamw"`` the decoupled weight decay
+        is scaled with each leaf's learning rate (as microsoft/mup's
+        ``MuAdamW``).
+
+        Args:
+          learning_rate: the base learning rate (tuned at the base shape) or
+            an optax schedule.
+          params: the parameters (or their shapes).
+          kinds: a tree of kind names with the same paths.
+          width: the model's width.
+          depth: the number of residual branches (None: no residual stack).
+          base: ``"adam"`` or ``"adamw"``.
+          eps: the base epsilon.
+          **kwargs: passed to the optax optimizer (``b1``, ``b2``,
+            ``weight_decay``, ...).
+
+        Returns:
+          An ``optax.GradientTransformation``.
+
+        Examples:
+          >>> import jax.numpy as jnp, optax
+          >>> from jinit import mup
+          >>> p = mup.parametrization("completep", base_width=64, base_depth=2)
+          >>> params = {"w": jnp.ones((256, 256)), "out": jnp.ones((256, 10))}
+          >>> tx = p.optimizer(1e-2, params, {"w": "hidden", "out": "output"}, width=256, depth=8)
+          >>> updates, _ = tx.update(params, tx.init(params))  # Adam's first step: -lr * factor * sign(g)
+          >>> round(float(updates["w"][0, 0]), 6), round(float(updates["out"][0, 0]), 6)
+          (-0.0025, -0.0025)
+        """
+        fn = "mup.Parametrization.optimizer"
+        which = validation.choice(fn, "base", base, BASES)
+        eps_ = validation.non_negative(fn, "eps", eps)
+        rules = self.rules(params, kinds, width=width, depth=depth)
+        lrs = jax.tree.map(lambda r: r.learning_rate, rules, is_leaf=_is_rule)
+        grad_scales = jax.tree.map(lambda r: 1.0 / r.eps, rules, is_leaf=_is_rule)
+        import optax
+
+        tx = {"adam": optax.adam, "adamw": optax.adamw}[which](learning_rate, eps=eps_, **kwargs)
+        return optax.chain(scale_updates(grad_scales), tx, scale_updates(lrs))
+
+
+def _is_rule(x: Any) -> bool:
+    return isinstance(x, Rule)
+
+
+def _fans(name: str, key: str, shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a parameter from its Flax-layout shape; vectors have fan-in 1."""
+    if any(s <= 0 for s in shape):
+        raise ValueError(validation.error(name, f"{key}: needs positive sizes; got shape={shape!r}."))
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return 1, shape[0]
+    return fans.compute_fans(name, shape)
+
+
+def _sp_rule(kind: str) -> Rule:
+    """The standard parametrization: N(0, 1/fan_in) kernels, one learning rate and epsilon."""
+    if kind in ("input", "hidden", "output"):
+        return Rule(kind, _fan_in_normal(), 1.0, 1.0, 1.0)
+    if kind == "embedding":
+        return Rule(kind, _unit_normal(), 1.0, 1.0, 1.0)
+    return Rule(kind, _zeros(), 1.0, 1.0, 1.0)
+
+
+def _ntk_rule(kind: str, fan_in: int | None) -> Rule:
+    """The NTK parametrization (Jacot et al. 2018): N(0, 1) weights, forward multiplier fan_in^-1/2."""
+    if kind in ("input", "hidden", "output"):
+        assert fan_in is not None
+        return Rule(kind, _unit_normal(), fan_in**-0.5, 1.0, 1.0)
+    if kind == "embedding":
+        return Rule(kind, _unit_normal(), 1.0, 1.0, 1.0)
+    return Rule(kind, _zeros(), 1.0, 1.0, 1.0)
+
+
+def _umup_rule(kind: str, depth: int | None, fan_in: int | None, fan_out: int | None) -> Rule:
+    """u-muP (Blake et al. 2024, Table 2 and the unit-scaling library's optimizer rules).
+
+    Every weight N(0, 1). Dense kernels (input and hidden) are unit-scaled
+    matmuls, multiplier fan_in^-1/2, Adam LR fan_in^-1/2; the readout has
+    multiplier 1/fan_in and LR 1; an embedding has multiplier 1 and the
+    paper's embedding LR fan_out^-1/2. Everything inside the residual
+    branches has its LR times depth^-1/2 (depth-muP). Epsilon is not scaled.
+    """
+    lr_depth = 1.0 if depth is None else depth**-0.5
+    if kind == "input":
+        assert fan_in is not None
+        return Rule(kind, _unit_normal(), fan_in**-0.5, fan_in**-0.5, 1.0)
+    if kind == "embedding":
+        assert fan_out is not None
+        return Rule(kind, _unit_normal(), 1.0, fan_out**-0.5, 1.0)
+    if kind == "hidden":
+        assert fan_in is not None
+        return Rule(kind, _unit_normal(), fan_in**-0.5, fan_in**-0.5 * lr_depth, 1.0)
+    if kind == "bias":
+        return Rule(kind, _zeros(), 1.0, lr_depth, 1.0)
+    if kind == "output":
+        assert fan_in is not None
+        return Rule(kind, _unit_normal(), 1.0 / fan_in, 1.0, 1.0)
+    return Rule(kind, _zeros(), 1.0, 1.0, 1.0)
+
+
+def parametrization(
+    name: str,
+    *,
+    base_width: int | None = None,
+    base_depth: int | None = None,
+    zero_readout: bool = False,
+    residual_mult: float = 1.0,
+) -> Parametrization:
+    """A parametrization by name: ``"sp"``, ``"ntk"``, ``"mup"``, ``"depth_mup"``, ``"completep"`` or ``"umup"``.
+
+    * ``"sp"``: the standard parametrization, N(0, 1/fan_in) kernels and one
+      learning rate.
+    * ``"ntk"``: N(0, 1) weights, forward multiplier ``fan_in^-1/2``
+      (Jacot et al. 2018).
+    * ``"mup"``: Tensor Programs V, Table 3 (the ``WidthMultipliers`` rules)
+      relative to ``base_width``.
+    * ``"depth_mup"``: muP plus residual branches times
+      ``(depth / base_depth)^-1/2`` and hidden Adam LR times
+      ``(depth / base_depth)^-1/2`` (Yang et al. 2023; Bordelon et al. 2023).
+    * ``"completep"``: muP plus residual branches times
+      ``(depth / base_depth)^-1``, hidden Adam LR independent of depth, Adam
+      epsilon times ``1 / (m * depth / base_depth)`` (Dey et al. 2025, Table 1).
+    * ``"umup"``: u-muP, unit-variance weights, scale in the forward
+      multipliers, no base shape (Blake et al. 2024, Table 2).
+
+    Args:
+      name: the scheme.
+      base_width: the width the hyperparameters were tuned at (needed by
+        the muP family; not used by sp, ntk, umup).
+      base_depth: the number of residual branches they were tuned at
+        (needed by depth_mup and completep).
+      zero_readout: the readout starts at zero (muP family).
+      residual_mult: u-muP's residual weight ``a`` (see ``residual``).
+
+    Returns:
+      A ``Parametrization``.
+
+    Examples:
+      >>> from jinit import mup
+      >>> p = mup.parametrization("mup", base_width=64)
+      >>> r = p.rule("output", width=256)
+      >>> r.learning_rate, round(r.init.moments((256, 10)).variance * 256, 6)  # 1/m; variance 1/(m fan_in)
+      (0.25, 0.25)
+      >>> r.learning_rate == mup.WidthMultipliers("output", fan_in=4.0).learning_rate("adam")
+      True
+
+    References:
+      Yang, Hu et al. (2021), Tensor Programs V, arXiv:2203.03466.
+      Yang, Yu, Zhu, Hayou (2023), Tensor Programs VI: feature learning in
+      infinite-depth neural networks, arXiv:2310.02244.
+      Bordelon, Noci, Li, Hanin, Pehlevan (2023), Depthwise hyperparameter
+      transfer in residual networks, arXiv:2309.16620.
+      Dey, Zhang, Noci, Li, Bordelon, Bergsma, Pehlevan, Hanin, Hestness
+      (2025), Don't be lazy: CompleteP enables compute-efficient deep
+      transformers, arXiv:2505.01618, Table 1.
+      Blake, Eichenberg, Dean, Balles, Prince, Deiseroth, Cruz-Salinas,
+      Luschi, Weinbach, Orr (2024), u-muP: the unit-scaled maximal update
+      parametrization, arXiv:2407.17465, Table 2.
+      Jacot, Gabriel, Hongler (2018), Neural tangent kernel, arXiv:1806.07572.
+    """
+    return Parametrization(
+        name=name,
+        base_width=base_width,
+        base_depth=base_depth,
+        zero_readout=zero_readout,
+        residual_mult=residual_mult,
+    )
