@@ -113,3 +113,17 @@ def test_model_must_be_a_linen_module_or_an_nnx_class() -> None:
 def test_member_index_must_be_an_int() -> None:
     with pytest.raises(TypeError, match=r"jinit\.flax\.ensemble_member: `i` must be an int; got i=1.0"):
         jinit.flax.ensemble_member({"w": jnp.zeros((2, 2))}, 1.0)
+
+
+@pytest.mark.parametrize("ensemble", [1, {}, {"w": jnp.float32(1.0)}, "params"], ids=repr)
+def test_ensemble_member_needs_an_ensemble(ensemble: Any) -> None:
+    with pytest.raises(TypeError, match=r"jinit\.flax\.ensemble_member: `ensemble` must be the stacked variables"):
+        jinit.flax.ensemble_member(ensemble, 0)
+
+
+def test_ensemble_member_index_in_range() -> None:
+    with pytest.raises(
+        ValueError, match=r"jinit\.flax\.ensemble_member: `i` must be in \[-2, 2\) for an ensemble of 2"
+    ):
+        jinit.flax.ensemble_member({"w": jnp.zeros((2, 3))}, 2)
+    chex.assert_trees_all_equal(jinit.flax.ensemble_member({"w": jnp.arange(2.0)}, -1), {"w": jnp.float32(1.0)})

@@ -124,5 +124,17 @@ def ensemble_member(ensemble: Any, i: int) -> Any:
     i = validation.integer(name, "i", i)
     if isinstance(ensemble, nnx.Module):
         graphdef, state = nnx.split(ensemble)
-        return nnx.merge(graphdef, jax.tree_util.tree_map(lambda x: x[i], state))
-    return jax.tree_util.tree_map(lambda x: x[i], ensemble)
+    else:
+        graphdef, state = None, ensemble
+    leaves = jax.tree_util.tree_leaves(state)
+    if not leaves or not all(isinstance(x, jax.Array | np.ndarray) and np.ndim(x) >= 1 for x in leaves):
+        raise TypeError(
+            validation.error(
+                name, f"`ensemble` must be the stacked variables or nnx module of ensemble_init; got {ensemble!r:.80}."
+            )
+        )
+    n = int(np.shape(leaves[0])[0])
+    if not -n <= i < n:
+        raise ValueError(validation.error(name, f"`i` must be in [{-n}, {n}) for an ensemble of {n}; got i={i}."))
+    member = jax.tree_util.tree_map(lambda x: x[i], state)
+    return member if graphdef is None else nnx.merge(graphdef, member)
