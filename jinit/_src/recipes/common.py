@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 from jinit._src.core import validation
@@ -18,6 +19,9 @@ BUFFER_NAMING = {
     "token_type_ids": path("token_type_ids"),
 }
 BUFFER_ROLES = {"position_ids": Arange(), "token_type_ids": Fill(0.0)}
+
+#: What ``PreTrainedModel._init_weights`` gives the roles that are no Linear or Embedding weight.
+_NOT_WEIGHTS = {"norm_scale": nn_init.ones(), "norm_bias": nn_init.zeros(), **BUFFER_ROLES, "bias": nn_init.zeros()}
 
 
 def count(fn: str, param: str, value: Any) -> int:
@@ -42,3 +46,13 @@ def embedding(std: float, pad_token_id: int | None) -> Any:
     """``nn.Embedding(padding_idx=pad_token_id)`` as transformers initialises it: N(0, std^2), the padding row 0."""
     normal = nn_init.normal(std=std)
     return normal if pad_token_id is None else PaddingRow(normal, pad_token_id)
+
+
+def init_weights(naming: Mapping[str, Any], normal: Any, **laws: Any) -> dict[str, Any]:
+    """transformers' ``_init_weights`` for the roles of ``naming``, in its order.
+
+    ``normal`` for every Linear and Embedding weight, ones for ``norm_scale``,
+    zeros for ``norm_bias`` and ``bias``, the buffers' fills; ``laws`` for the
+    roles the model initialises otherwise.
+    """
+    return {role: laws.get(role, _NOT_WEIGHTS.get(role, normal)) for role in naming}

@@ -7,6 +7,7 @@ absent.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -50,61 +51,22 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _std(value: Any) -> Any:
-    """``PreTrainedModel._init_weights``: ``std = config.initializer_range or 0.02``."""
-    return value or 0.02
+def _mamba(hidden_size: Any, time_step_rank: Any, **kwargs: Any) -> Recipe:
+    if time_step_rank == "auto":  # MambaConfig: math.ceil(hidden_size / 16)
+        time_step_rank = math.ceil(hidden_size / 16)
+    return mamba.mamba(time_step_rank=time_step_rank, **kwargs)
 
 
-def _mamba(c: Mapping[str, Any]) -> Recipe:
-    rank = c["time_step_rank"]
-    if rank == "auto":  # MambaConfig: math.ceil(hidden_size / 16)
-        rank = math.ceil(c["hidden_size"] / 16)
-    return mamba.mamba(
-        time_step_rank=rank,
-        num_hidden_layers=c["num_hidden_layers"],
-        initializer_range=_std(c["initializer_range"]),
-        time_step_scale=c["time_step_scale"],
-        time_step_min=c["time_step_min"],
-        time_step_max=c["time_step_max"],
-        time_step_floor=c["time_step_floor"],
-        time_step_init_scheme=c["time_step_init_scheme"],
-        rescale_prenorm_residual=c["rescale_prenorm_residual"],
-        tie_word_embeddings=c["tie_word_embeddings"],
-    )
-
-
-_BUILDERS: dict[str, Callable[[Mapping[str, Any]], Recipe]] = {
-    "bert": lambda c: language.bert(
-        initializer_range=_std(c["initializer_range"]),
-        pad_token_id=c["pad_token_id"],
-        tie_word_embeddings=c["tie_word_embeddings"],
-    ),
-    "gpt2": lambda c: language.gpt2(
-        n_layer=c["n_layer"],
-        initializer_range=_std(c["initializer_range"]),
-        tie_word_embeddings=c["tie_word_embeddings"],
-    ),
-    "llama": lambda c: language.llama(
-        initializer_range=_std(c["initializer_range"]),
-        pad_token_id=c["pad_token_id"],
-        tie_word_embeddings=c["tie_word_embeddings"],
-    ),
+#: The named recipe of each ``model_type``, called with the config's values of the keys in ``DEFAULTS``.
+_BUILDERS: dict[str, Callable[..., Recipe]] = {
+    "bert": language.bert,
+    "gpt2": language.gpt2,
+    "llama": language.llama,
     "mamba": _mamba,
-    "olmo2": lambda c: language.olmo2(
-        initializer_range=_std(c["initializer_range"]),
-        pad_token_id=c["pad_token_id"],
-        tie_word_embeddings=c["tie_word_embeddings"],
-    ),
-    "resnet": lambda c: vision.resnet(layer_type=c["layer_type"]),
-    "t5": lambda c: language.t5(
-        d_model=c["d_model"],
-        d_kv=c["d_kv"],
-        d_ff=c["d_ff"],
-        num_heads=c["num_heads"],
-        initializer_factor=c["initializer_factor"],
-        tie_word_embeddings=c["tie_word_embeddings"],
-    ),
-    "vit": lambda c: vision.vit(initializer_range=_std(c["initializer_range"]), variant="huggingface"),
+    "olmo2": language.olmo2,
+    "resnet": vision.resnet,
+    "t5": language.t5,
+    "vit": functools.partial(vision.vit, variant="huggingface"),
 }
 
 
@@ -161,4 +123,6 @@ def huggingface(config: Mapping[str, Any]) -> Recipe:
             validation.error(fn, f"model_type {model_type!r} is not supported; supported: {', '.join(MODEL_TYPES)}.")
         )
     merged = {**DEFAULTS[model_type], **{k: config[k] for k in DEFAULTS[model_type] if k in config}}
-    return _BUILDERS[model_type](merged)
+    if "initializer_range" in merged:  # PreTrainedModel._init_weights: config.initializer_range or 0.02
+        merged["initializer_range"] = merged["initializer_range"] or 0.02
+    return _BUILDERS[model_type](**merged)

@@ -24,6 +24,32 @@ def _finish(fn: str, roles: dict[str, Any], naming: dict[str, Any], override: An
     return Recipe(roles, with_naming(fn, roles, naming, override), name=name, ties=ties)
 
 
+def _tied_words(
+    fn: str,
+    names: dict[str, str],
+    hyper: tuple[Any, Any, Any],
+    naming: Any,
+    ties: list[tuple[str, str]] | None = None,
+    **laws: Any,
+) -> Recipe:
+    """``PreTrainedModel._init_weights`` with word embeddings: every Linear and Embedding N(0, std^2), ``laws`` aside.
+
+    ``hyper`` is ``(initializer_range, pad_token_id, tie_word_embeddings)``:
+    the word embedding's padding row is zero, and the head is tied to the
+    word embedding (after ``ties``) when ``tie_word_embeddings``.
+    """
+    initializer_range, pad_token_id, tie_word_embeddings = hyper
+    std = validation.positive(fn, "initializer_range", initializer_range)
+    pad = common.padding(fn, pad_token_id)
+    tie = common.flag(fn, "tie_word_embeddings", tie_word_embeddings)
+    normal = nn_init.normal(std=std)
+    words = common.embedding(std, pad)
+    roles = common.init_weights(names, normal, token_embedding=words, head=words if tie else normal, **laws)
+    ties_ = [*(ties or []), *([("head", "token_embedding")] if tie else [])]
+    name = recipe_name(fn.removeprefix("recipes."), initializer_range=std, pad_token_id=pad, tie_word_embeddings=tie)
+    return _finish(fn, roles, names, naming, name, ties_)
+
+
 # ---------------------------------------------------------------------------
 # GPT-2
 
@@ -71,24 +97,8 @@ def gpt2(
     n = common.count(fn, "n_layer", n_layer)
     std = validation.positive(fn, "initializer_range", initializer_range)
     tie = common.flag(fn, "tie_word_embeddings", tie_word_embeddings)
-    normal = nn_init.normal(std=std)
     residual = nn_init.normal(std=std / math.sqrt(2 * n))
     ln = "ln_(?:1|2|f|cross_attn)"
-    roles = {
-        "token_embedding": normal,
-        "position_embedding": normal,
-        "qkv": normal,
-        "q": normal,
-        "o": residual,
-        "mlp_in": normal,
-        "mlp_out": residual,
-        "norm_scale": nn_init.ones(),
-        "norm_bias": nn_init.zeros(),
-        "head": normal,
-        "classifier": normal,
-        **common.BUFFER_ROLES,
-        "bias": nn_init.zeros(),
-    }
     names = {
         "token_embedding": path("wte", "weight"),
         "position_embedding": path("wpe", "weight"),
@@ -104,6 +114,7 @@ def gpt2(
         **common.BUFFER_NAMING,
         "bias": path("bias"),
     }
+    roles = common.init_weights(names, nn_init.normal(std=std), o=residual, mlp_out=residual)
     ties = [("head", "token_embedding")] if tie else []
     name = recipe_name("gpt2", n_layer=n, initializer_range=std, tie_word_embeddings=tie)
     return _finish(fn, roles, names, naming, name, ties)
@@ -147,40 +158,13 @@ def bert(
 
     Examples:
       >>> import jinit.recipes
-      >>> jinit.recipes.bert().role_of("bert.encoder.layer.0.attention.output.dense.weight")
-      'o'
+      >>> jinit.recipes.bert().ties  # (follower, source): each follower holds its source's array
+      (('head_decoder_bias', 'head_bias'), ('head', 'token_embedding'))
 
     References:
       transformers 5.23, ``models/bert/modeling_bert.py``, ``BertPreTrainedModel._init_weights``
       and ``PreTrainedModel._init_weights`` (``modeling_utils.py``).
     """
-    fn = "recipes.bert"
-    std = validation.positive(fn, "initializer_range", initializer_range)
-    pad = common.padding(fn, pad_token_id)
-    tie = common.flag(fn, "tie_word_embeddings", tie_word_embeddings)
-    normal = nn_init.normal(std=std)
-    words = common.embedding(std, pad)
-    roles = {
-        "token_embedding": words,
-        "position_embedding": normal,
-        "token_type_embedding": normal,
-        "q": normal,
-        "k": normal,
-        "v": normal,
-        "o": normal,
-        "mlp_in": normal,
-        "mlp_out": normal,
-        "pooler": normal,
-        "head_transform": normal,
-        "norm_scale": nn_init.ones(),
-        "norm_bias": nn_init.zeros(),
-        "head": words if tie else normal,
-        "head_bias": nn_init.zeros(),
-        "head_decoder_bias": nn_init.zeros(),
-        "classifier": normal,
-        **common.BUFFER_ROLES,
-        "bias": nn_init.zeros(),
-    }
     names = {
         "token_embedding": path("embeddings", "word_embeddings", "weight"),
         "position_embedding": path("embeddings", "position_embeddings", "weight"),
@@ -202,11 +186,16 @@ def bert(
         **common.BUFFER_NAMING,
         "bias": path("bias"),
     }
-    ties = [("head_decoder_bias", "head_bias")]
-    if tie:
-        ties.append(("head", "token_embedding"))
-    name = recipe_name("bert", initializer_range=std, pad_token_id=pad, tie_word_embeddings=tie)
-    return _finish(fn, roles, names, naming, name, ties)
+    zeros = nn_init.zeros()
+    return _tied_words(
+        "recipes.bert",
+        names,
+        (initializer_range, pad_token_id, tie_word_embeddings),
+        naming,
+        ties=[("head_decoder_bias", "head_bias")],
+        head_bias=zeros,
+        head_decoder_bias=zeros,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -216,30 +205,8 @@ _LLAMA_NORMS = ("input_layernorm", "post_attention_layernorm", "norm")
 _OLMO2_NORMS = ("post_attention_layernorm", "post_feedforward_layernorm", "q_norm", "k_norm", "norm")
 
 
-def _decoder(
-    fn: str, model: str, norms: tuple[str, ...], initializer_range: Any, pad_token_id: Any, tie: Any, naming: Any
-) -> Recipe:
-    std = validation.positive(fn, "initializer_range", initializer_range)
-    pad = common.padding(fn, pad_token_id)
-    tie_ = common.flag(fn, "tie_word_embeddings", tie)
-    normal = nn_init.normal(std=std)
-    words = common.embedding(std, pad)
-    roles = {
-        "token_embedding": words,
-        "q": normal,
-        "k": normal,
-        "v": normal,
-        "o": normal,
-        "mlp_gate": normal,
-        "mlp_in": normal,
-        "mlp_out": normal,
-        "norm_scale": nn_init.ones(),
-        "head": words if tie_ else normal,
-        "classifier": normal,
-        **common.BUFFER_ROLES,
-        "bias": nn_init.zeros(),
-    }
-    names = {
+def _decoder_naming(norms: tuple[str, ...]) -> dict[str, str]:
+    return {
         "token_embedding": path("embed_tokens", "weight"),
         "q": path("self_attn", "q_proj", "weight"),
         "k": path("self_attn", "k_proj", "weight"),
@@ -254,9 +221,6 @@ def _decoder(
         **common.BUFFER_NAMING,
         "bias": path("bias"),
     }
-    ties = [("head", "token_embedding")] if tie_ else []
-    name = recipe_name(model, initializer_range=std, pad_token_id=pad, tie_word_embeddings=tie_)
-    return _finish(fn, roles, names, naming, name, ties)
 
 
 def llama(
@@ -296,9 +260,8 @@ def llama(
       transformers 5.23, ``models/llama/modeling_llama.py`` (``LlamaPreTrainedModel``, which
       keeps ``PreTrainedModel._init_weights`` of ``modeling_utils.py``).
     """
-    return _decoder(
-        "recipes.llama", "llama", _LLAMA_NORMS, initializer_range, pad_token_id, tie_word_embeddings, naming
-    )
+    hyper = (initializer_range, pad_token_id, tie_word_embeddings)
+    return _tied_words("recipes.llama", _decoder_naming(_LLAMA_NORMS), hyper, naming)
 
 
 def olmo2(
@@ -312,13 +275,12 @@ def olmo2(
 
     Roles as :func:`llama`; ``norm_scale`` covers ``post_attention_layernorm``,
     ``post_feedforward_layernorm``, ``self_attn.q_norm``, ``self_attn.k_norm``
-    and the final ``norm``. OLMo 2's config pads with token 1: that row of
-    the embedding is zero.
+    and the final ``norm``.
 
     Args:
       initializer_range: the std of the normal draws.
-      pad_token_id: the embedding's padding row (zero), or None.
-      tie_word_embeddings: whether ``lm_head`` shares the embedding's array.
+      pad_token_id: the embedding's padding row (zero), or None; OLMo 2's config pads with token 1.
+      tie_word_embeddings: whether ``lm_head`` shares ``embed_tokens``' array.
       naming: role -> regex(es) replacing the default naming of those roles.
 
     Returns:
@@ -326,16 +288,16 @@ def olmo2(
 
     Examples:
       >>> import jinit.recipes
-      >>> jinit.recipes.olmo2().role_of("model.layers.0.self_attn.q_norm.weight")
-      'norm_scale'
+      >>> recipe = jinit.recipes.olmo2()
+      >>> recipe.role_of("model.layers.0.self_attn.q_norm.weight"), recipe.table["token_embedding"].padding_idx
+      ('norm_scale', 1)
 
     References:
       transformers 5.23, ``models/olmo2/modeling_olmo2.py`` (``PreTrainedModel._init_weights``);
       OLMo Team (2024), 2 OLMo 2 Furious, arXiv:2501.00656.
     """
-    return _decoder(
-        "recipes.olmo2", "olmo2", _OLMO2_NORMS, initializer_range, pad_token_id, tie_word_embeddings, naming
-    )
+    hyper = (initializer_range, pad_token_id, tie_word_embeddings)
+    return _tied_words("recipes.olmo2", _decoder_naming(_OLMO2_NORMS), hyper, naming)
 
 
 def llama_torchtitan(

@@ -46,6 +46,14 @@ def _dtype(name: str, dtype: Any) -> np.dtype:
     return np.dtype(jax.dtypes.canonicalize_dtype(dt))
 
 
+def _shape(name: str, shape: Shape, rank: int = 0, leaf: str = "") -> tuple[int, ...]:
+    """``shape`` checked, with at least ``rank`` axes (``leaf`` says what such a leaf is)."""
+    shape_ = validation.shape(name, shape)
+    if len(shape_) < rank:
+        raise ValueError(validation.error(name, f"needs {leaf}; got shape={shape_!r}."))
+    return shape_
+
+
 def _moments(init: Any, shape: tuple[int, ...], dtype: Any) -> Moments | None:
     method = getattr(init, "moments", None)
     return None if method is None else method(shape, dtype)
@@ -94,11 +102,8 @@ class Arange:
         self, key: jax.Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None
     ) -> jax.Array:
         name = "recipes.Arange"
-        shape_ = validation.shape(name, shape)
-        if len(shape_) == 0:
-            raise ValueError(validation.error(name, f"needs at least one axis; got shape={shape_!r}."))
-        dt = _dtype(name, dtype)
-        return _out(jnp.broadcast_to(jnp.arange(shape_[-1], dtype=dt), shape_), out_sharding)
+        shape_ = _shape(name, shape, 1, "at least one axis")
+        return _out(jnp.broadcast_to(jnp.arange(shape_[-1], dtype=_dtype(name, dtype)), shape_), out_sharding)
 
     def moments(self, shape: Shape, dtype: DTypeLike | None = None) -> Moments | None:
         """The law of an entry at a uniformly chosen position: the discrete uniform on 0 .. n-1."""
@@ -114,15 +119,21 @@ class Arange:
 
 
 @dataclasses.dataclass(frozen=True)
-class Scaled:
-    """``factor * init(key, shape, dtype)``: the law of ``init`` with its spread times ``factor``."""
+class _Wrapper:
+    """An initializer built on another, ``init``: random when ``init`` is."""
 
     init: Any
-    factor: float
 
     @property
     def random(self) -> bool:
         return bool(getattr(self.init, "random", True))
+
+
+@dataclasses.dataclass(frozen=True)
+class Scaled(_Wrapper):
+    """``factor * init(key, shape, dtype)``: the law of ``init`` with its spread times ``factor``."""
+
+    factor: float
 
     def __call__(
         self, key: jax.Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None
@@ -158,23 +169,16 @@ def _row(name: str, index: int, rows: int) -> int:
 
 
 @dataclasses.dataclass(frozen=True)
-class PaddingRow:
+class PaddingRow(_Wrapper):
     """``init``'s draw with row ``padding_idx`` (axis 0) set to zero, as ``nn.Embedding(padding_idx=...)`` has it."""
 
-    init: Any
     padding_idx: int
-
-    @property
-    def random(self) -> bool:
-        return bool(getattr(self.init, "random", True))
 
     def __call__(
         self, key: jax.Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None
     ) -> jax.Array:
         name = "recipes.PaddingRow"
-        shape_ = validation.shape(name, shape)
-        if len(shape_) < 1:
-            raise ValueError(validation.error(name, f"needs an embedding table of rank >= 1; got shape={shape_!r}."))
+        shape_ = _shape(name, shape, 1, "an embedding table of rank >= 1")
         row = _row(name, self.padding_idx, shape_[0])
         x = self.init(key, shape_, dtype)
         return _out(x.at[row].set(0), out_sharding)
@@ -202,9 +206,7 @@ class MambaALog:
         self, key: jax.Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None
     ) -> jax.Array:
         name = "recipes.MambaALog"
-        shape_ = validation.shape(name, shape)
-        if len(shape_) < 2:
-            raise ValueError(validation.error(name, f"needs a (d_inner, n_state) leaf; got shape={shape_!r}."))
+        shape_ = _shape(name, shape, 2, "a (d_inner, n_state) leaf")
         dt = validation.dtype(name, dtype, validation.FLOAT_KINDS)
         table = ssm.mamba_a_log(shape_[-2], shape_[-1], dt)
         return _out(jnp.broadcast_to(table, shape_), out_sharding)

@@ -41,19 +41,27 @@ def path(*parts: str) -> str:
     return PREFIX + SEP.join(parts)
 
 
-def _roles(name: str, roles: Any) -> tuple[tuple[str, Any], ...]:
-    if not isinstance(roles, Mapping):
-        raise TypeError(validation.error(name, f"`roles` must be a mapping from role to initializer; got {roles!r}."))
+def _by_role(name: str, param: str, mapping: Any, what: str, entry: Any) -> tuple[tuple[str, Any], ...]:
+    """``((role, entry(role, value)), ...)`` for a mapping from role (a str) to ``what``."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(validation.error(name, f"`{param}` must be a mapping from role to {what}; got {mapping!r}."))
     out = []
-    for role, init in roles.items():
+    for role, value in mapping.items():
         if not isinstance(role, str):
             raise TypeError(validation.error(name, f"roles are named by str; got {role!r}."))
+        out.append((role, entry(role, value)))
+    return tuple(out)
+
+
+def _roles(name: str, roles: Any) -> tuple[tuple[str, Any], ...]:
+    def initializer(role: str, init: Any) -> Any:
         if not callable(init):
             raise TypeError(
                 validation.error(name, f"role {role!r} needs an initializer or a context rule; got {init!r}.")
             )
-        out.append((role, init))
-    return tuple(out)
+        return init
+
+    return _by_role(name, "roles", roles, "initializer", initializer)
 
 
 def _patterns(name: str, role: str, value: Any) -> tuple[str, ...]:
@@ -66,14 +74,7 @@ def _patterns(name: str, role: str, value: Any) -> tuple[str, ...]:
 
 
 def _naming(name: str, naming: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    if not isinstance(naming, Mapping):
-        raise TypeError(validation.error(name, f"`naming` must be a mapping from role to regexes; got {naming!r}."))
-    out = []
-    for role, value in naming.items():
-        if not isinstance(role, str):
-            raise TypeError(validation.error(name, f"roles are named by str; got {role!r}."))
-        out.append((role, _patterns(name, role, value)))
-    return tuple(out)
+    return _by_role(name, "naming", naming, "regexes", functools.partial(_patterns, name))
 
 
 @dataclasses.dataclass(frozen=True, init=False)

@@ -17,28 +17,8 @@ LAYER_TYPES = ("bottleneck", "basic")
 
 
 def _vit_huggingface(std: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    normal = nn_init.normal(std=std)
     trunc = nn_init.trunc_normal(std=std, a=-2.0, b=2.0)
     norms = "(?:layernorm_before|layernorm_after|layernorm)"
-    roles = {
-        "cls_token": trunc,
-        "mask_token": nn_init.zeros(),
-        "position_embedding": trunc,
-        "patch_embedding": normal,
-        "q": normal,
-        "k": normal,
-        "v": normal,
-        "o": normal,
-        "mlp_in": normal,
-        "mlp_out": normal,
-        "norm_scale": nn_init.ones(),
-        "norm_bias": nn_init.zeros(),
-        "pooler": normal,
-        "classifier": normal,
-        "decoder": normal,
-        **common.BUFFER_ROLES,
-        "bias": nn_init.zeros(),
-    }
     names = {
         "cls_token": path("embeddings", "cls_token"),
         "mask_token": path("embeddings", "mask_token"),
@@ -58,6 +38,9 @@ def _vit_huggingface(std: float) -> tuple[dict[str, Any], dict[str, Any]]:
         **common.BUFFER_NAMING,
         "bias": path("bias"),
     }
+    roles = common.init_weights(
+        names, nn_init.normal(std=std), cls_token=trunc, mask_token=nn_init.zeros(), position_embedding=trunc
+    )
     return roles, names
 
 
