@@ -13,6 +13,12 @@ layout (``jax_threefry_partitionable=False``), non-scalar bounds, dtypes that
 jax would canonicalise (float64 without x64), legacy keys when jax is set to
 warn about them, and shardings jax would reject (so jax raises its own error).
 
+The samplers (``bits``, ``uniform``, ``normal``, ``truncated_normal``) take
+jax.random's arguments: ``key`` a typed key or a legacy ``uint32[2]`` key,
+``shape`` the output shape, ``dtype``, and ``out_sharding`` None, a
+NamedSharding or a PartitionSpec (explicit axes); each returns an array of
+``shape`` and ``dtype``.
+
 The maps from bits to floats are jax's (``jax/_src/random/core.py``):
 
 * uniform on [minval, maxval): the top ``nmant`` random bits under the
@@ -260,6 +266,13 @@ def _truncate_jit(f: jax.Array, lower: Any, upper: Any) -> jax.Array:
     return _truncate(f, lower, upper)
 
 
+def _truncated_normal_fallback(
+    key: Any, shape: Any, dtype: Any, lower: Any, upper: Any, out_sharding: Sharding = None
+) -> jax.Array:
+    """``jax.random.truncated_normal``'s signature: jax.random's uniform bits, transformed as on the fast path."""
+    return _truncate_jit(jax.random.uniform(key, shape, dtype, out_sharding=out_sharding), lower, upper)
+
+
 def _truncate(f: jax.Array, lower: Any, upper: Any) -> jax.Array:
     """jax's truncated normal from ``f``, uniform on [0, 1), with ``u`` kept inside (-1, 1).
 
@@ -287,29 +300,30 @@ def _truncate(f: jax.Array, lower: Any, upper: Any) -> jax.Array:
 
 
 def _draw(
+    fast: Callable[..., jax.Array],
+    fallback: Callable[..., jax.Array],
+    kind: type,
     key: Any,
     shape: Any,
     dtype: Any,
-    kind: type,
-    fast: Callable[..., jax.Array],
     args: tuple[Any, ...],
     out_sharding: Sharding,
-    fallback: Callable[[], jax.Array],
     scalar_replicated: bool = True,
 ) -> jax.Array:
-    """``fast(key_data, *args, shape=, dtype=)`` where the unrolled path applies, else ``fallback()``.
+    """``fast(key_data, *args, shape=, dtype=)`` where the unrolled path applies, else the fallback.
 
-    The fallback is jax.random (or, for the truncated normal, jax.random's
-    bits), which also raises jax's own errors and warnings.
+    The fallback, ``fallback(key, shape, dtype, *args, out_sharding=)``, is
+    jax.random (or, for the truncated normal, jax.random's bits), which also
+    raises jax's own errors and warnings.
     """
     data = _key_data(key)
     shape_ = _static_shape(shape)
     dtype_ = _canonical_dtype(dtype, kind)
-    if data is None or shape_ is None or dtype_ is None or not _is_scalar(*args):
-        return fallback()
-    fn = _sharded(functools.partial(fast, shape=shape_, dtype=dtype_), out_sharding, shape_, scalar_replicated)
+    fn = None
+    if data is not None and shape_ is not None and dtype_ is not None and _is_scalar(*args):
+        fn = _sharded(functools.partial(fast, shape=shape_, dtype=dtype_), out_sharding, shape_, scalar_replicated)
     if fn is None:
-        return fallback()
+        return fallback(key, shape, dtype, *args, out_sharding=out_sharding)
     return fn(data, *args)
 
 
@@ -353,30 +367,12 @@ def fold_in(key: jax.Array, data: Any) -> jax.Array:
 
 
 def bits(key: jax.Array, shape: tuple[int, ...], dtype: Any = jnp.uint32, out_sharding: Sharding = None) -> jax.Array:
-    """``jax.random.bits``: uniform unsigned integers of ``dtype``'s width.
+    """``jax.random.bits``: uniform unsigned integers of ``dtype``'s width (an unsigned integer dtype).
 
     32-bit: ``y0 ^ y1`` of the Threefry hash of each element's row-major
     index; 64-bit: ``(y0 << 32) | y1``; 8/16-bit: the low bits of ``y0 ^ y1``.
-
-    Args:
-      key: a typed key or a legacy uint32[2] key.
-      shape: the output shape.
-      dtype: an unsigned integer dtype.
-      out_sharding: None, a NamedSharding or a PartitionSpec (explicit axes).
-
-    Returns:
-      An array of ``shape`` and ``dtype``.
     """
-    return _draw(
-        key,
-        shape,
-        dtype,
-        np.unsignedinteger,
-        _bits,
-        (),
-        out_sharding,
-        lambda: jax.random.bits(key, shape, dtype, out_sharding=out_sharding),
-    )
+    return _draw(_bits, jax.random.bits, np.unsignedinteger, key, shape, dtype, (), out_sharding)
 
 
 def uniform(
@@ -387,53 +383,13 @@ def uniform(
     maxval: float = 1.0,
     out_sharding: Sharding = None,
 ) -> jax.Array:
-    """``jax.random.uniform``: U[minval, maxval) in ``dtype``.
-
-    Args:
-      key: a typed key or a legacy uint32[2] key.
-      shape: the output shape.
-      dtype: a float dtype.
-      minval: the lower bound (inclusive).
-      maxval: the upper bound (exclusive).
-      out_sharding: None, a NamedSharding or a PartitionSpec (explicit axes).
-
-    Returns:
-      An array of ``shape`` and ``dtype``.
-    """
-    return _draw(
-        key,
-        shape,
-        dtype,
-        np.floating,
-        _uniform,
-        (minval, maxval),
-        out_sharding,
-        lambda: jax.random.uniform(key, shape, dtype, minval, maxval, out_sharding=out_sharding),
-    )
+    """``jax.random.uniform``: U[minval, maxval) in ``dtype``, a float dtype (``minval`` inclusive, ``maxval`` not)."""
+    return _draw(_uniform, jax.random.uniform, np.floating, key, shape, dtype, (minval, maxval), out_sharding)
 
 
 def normal(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding = None) -> jax.Array:
-    """``jax.random.normal``: standard normal (circular complex normal with E|z|^2 = 1).
-
-    Args:
-      key: a typed key or a legacy uint32[2] key.
-      shape: the output shape.
-      dtype: a float or complex dtype.
-      out_sharding: None, a NamedSharding or a PartitionSpec (explicit axes).
-
-    Returns:
-      An array of ``shape`` and ``dtype``.
-    """
-    return _draw(
-        key,
-        shape,
-        dtype,
-        np.inexact,
-        _normal,
-        (),
-        out_sharding,
-        lambda: jax.random.normal(key, shape, dtype, out_sharding=out_sharding),
-    )
+    """``jax.random.normal``: standard normal in a float ``dtype``, circular complex normal (E|z|^2 = 1) in complex."""
+    return _draw(_normal, jax.random.normal, np.inexact, key, shape, dtype, (), out_sharding)
 
 
 def truncated_normal(
@@ -444,31 +400,20 @@ def truncated_normal(
     dtype: np.dtype,
     out_sharding: Sharding = None,
 ) -> jax.Array:
-    """``jax.random.truncated_normal``: a standard normal truncated to (lower, upper).
+    """``jax.random.truncated_normal``: a standard normal truncated to (lower, upper), scalar bounds, a float ``dtype``.
 
     jax's values, except that no draw lands on a bound beyond erf's
     resolution (see the module docstring). The fallback for other keys
     draws jax.random's uniform bits and transforms them the same way.
-
-    Args:
-      key: a typed key or a legacy uint32[2] key.
-      lower: the lower bound (scalar).
-      upper: the upper bound (scalar).
-      shape: the output shape.
-      dtype: a float dtype.
-      out_sharding: None, a NamedSharding or a PartitionSpec (explicit axes).
-
-    Returns:
-      An array of ``shape`` and ``dtype``.
     """
     return _draw(
+        _truncated_normal,
+        _truncated_normal_fallback,
+        np.floating,
         key,
         shape,
         dtype,
-        np.floating,
-        _truncated_normal,
         (lower, upper),
         out_sharding,
-        lambda: _truncate_jit(jax.random.uniform(key, shape, dtype, out_sharding=out_sharding), lower, upper),
         scalar_replicated=False,
     )
