@@ -4,23 +4,24 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest doctest multidevice notebooks bench bench-quick clean
+.PHONY: demo test lint typecheck pytest doctest multidevice notebooks docs bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,notebooks,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,notebooks,bench,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/jinit check
-	$(BIN)/jinit propagate --activation relu --depth 50 --schemes he_normal,glorot_normal,lecun_normal --out docs/depth.png
+	$(BIN)/jinit propagate --activation relu,tanh --depth 50 \
+		--schemes zeros,normal:stddev=0.01,glorot_normal,he_normal --out docs/depth.png --out docs/depth.svg
 
-test: $(STAMP) lint typecheck pytest doctest multidevice notebooks bench-quick
+test: $(STAMP) lint typecheck pytest doctest multidevice notebooks docs bench-quick
 
 lint: $(STAMP)
-	$(BIN)/ruff check jinit tests benchmarks notebooks
-	$(BIN)/ruff format --check jinit tests benchmarks notebooks
+	$(BIN)/ruff check jinit tests benchmarks notebooks docs
+	$(BIN)/ruff format --check jinit tests benchmarks notebooks docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -36,9 +37,15 @@ doctest: $(STAMP)
 multidevice: $(STAMP)
 	XLA_FLAGS=--xla_force_host_platform_device_count=8 $(BIN)/python -m pytest -m "multidevice or multiprocess" tests
 
+# Each notebook runs once; --overwrite keeps the executed copies, which the site (make docs) renders as they are.
 notebooks: $(STAMP)
 	$(BIN)/jupytext --to ipynb notebooks/[0-9]*.py
-	$(BIN)/python -m pytest -n 2 --nbmake notebooks/[0-9]*.ipynb
+	$(BIN)/python -m pytest -n 2 --nbmake --overwrite notebooks/[0-9]*.ipynb
+
+# The site: Sphinx + MyST, API pages from the docstrings, the executed notebooks; warnings are errors.
+# Open docs/_build/html/index.html from disk.
+docs: notebooks
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
@@ -47,4 +54,4 @@ bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache notebooks/*.ipynb
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache notebooks/*.ipynb docs/_build docs/api docs/notebooks docs/_generated

@@ -2,6 +2,8 @@
 
 ``density`` and ``goodness_of_fit`` are numpy only; the figures import
 matplotlib on first use, with the Agg backend when no display is available.
+Figures use the colour-blind-safe Okabe-Ito palette and mathtext labels,
+share one legend per figure, and ``save`` writes PNG, SVG or PDF by suffix.
 
 Examples:
   >>> import jinit
@@ -12,6 +14,9 @@ Examples:
   4
 """
 
+from jinit._src.diagnostics.plot import AXIS_LABELS as AXIS_LABELS
+from jinit._src.diagnostics.plot import OKABE_ITO as OKABE_ITO
+from jinit._src.diagnostics.plot import STYLE as STYLE
 from jinit._src.diagnostics.plot import Density as Density
 from jinit._src.diagnostics.plot import Fit as Fit
 from jinit._src.diagnostics.plot import chi1_map as chi1_map
@@ -23,9 +28,14 @@ from jinit._src.diagnostics.plot import histogram as histogram
 from jinit._src.diagnostics.plot import length_map as length_map
 from jinit._src.diagnostics.plot import propagation as propagation
 from jinit._src.diagnostics.plot import pyplot as pyplot
+from jinit._src.diagnostics.plot import save as save
+from jinit._src.diagnostics.plot import shared_legend as shared_legend
 from jinit._src.diagnostics.plot import variance_vs_depth as variance_vs_depth
 
 __all__ = [
+    "AXIS_LABELS",
+    "OKABE_ITO",
+    "STYLE",
     "Density",
     "Fit",
     "chi1_map",
@@ -37,5 +47,7 @@ __all__ = [
     "length_map",
     "propagation",
     "pyplot",
+    "save",
+    "shared_legend",
     "variance_vs_depth",
 ]

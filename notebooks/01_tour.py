@@ -71,29 +71,54 @@ for name, shape, law, dens in rows:
 # %% [markdown]
 # ## Draws against the formula
 #
-# One draw per scheme (key 0). Bars: the histogram of the draws; red line: the
-# density of the formula; red stems: point masses (zeros, identities,
-# deterministic schemes), with the measured share as a dot. The legend gives
-# the chi-square statistic as a standard normal deviate z: |z| < 6 means the
-# draws follow the formula. Entries of orthogonal matrices are the entries of
-# uniform unit vectors, with density proportional to (1 - x^2)^((m - 3)/2).
+# One draw per scheme, each panel from its own key (`fold_in(key(0), i)` for
+# panel i, so the panels are independent draws). Bars: the histogram of the
+# draws; line: the density of the formula; stems: point masses (zeros,
+# identities, deterministic schemes), with the measured share as a dot. Each
+# title gives the chi-square statistic as a standard normal deviate z:
+# |z| < 6 means the draws follow the formula. Entries of orthogonal matrices
+# are the entries of uniform unit vectors, with density proportional to
+# (1 - x^2)^((m - 3)/2).
 
 # %%
 cols = 5
 n_rows = math.ceil(len(rows) / cols)
-fig, axes = plt.subplots(n_rows, cols, figsize=(3.2 * cols, 2.4 * n_rows), layout="constrained")
+keys = [jax.random.fold_in(jax.random.key(0), i) for i in range(len(rows))]  # an independent key per panel
 fits = {}
-for i, (ax, (name, shape, _, _)) in enumerate(zip(axes.ravel(), rows, strict=False)):
-    init = jinit.catalog.get(name).make()
-    key = jax.random.fold_in(jax.random.key(0), i)  # an independent key per panel
-    draws = np.asarray(init(key, shape))
-    fits[name] = jinit.plot.goodness_of_fit(init, shape, draws=draws)
-    jinit.plot.histogram(init, shape, key=key, bins=40, ax=ax, title=f"{name} {shape}")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-for ax in axes.ravel()[len(rows) :]:
-    ax.remove()
-plt.show()
+with plt.style.context(jinit.plot.STYLE):
+    fig, axes = plt.subplots(n_rows, cols, figsize=(2.6 * cols, 2.0 * n_rows), layout="constrained")
+    for ax, key, (name, shape, _, _) in zip(axes.ravel(), keys, rows, strict=False):
+        init = jinit.catalog.get(name).make()
+        draws = np.asarray(init(key, shape))
+        fits[name] = jinit.plot.goodness_of_fit(init, shape, draws=draws)
+        # The same key draws the same values: the panel shows the draws that were tested.
+        jinit.plot.histogram(init, shape, key=key, bins=40, ax=ax, title=f"{name} {shape}", legend=False)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    for ax in axes.ravel()[len(rows) :]:
+        ax.remove()
+    jinit.plot.shared_legend(fig)
+    plt.show()
+
+# %% [markdown]
+# How many tests is that? One chi-square test per panel, each on its own key:
+# as many independent tests as panels. They are not as many distinct laws:
+# some catalog entries draw the same law on the same shape (an alias, or a
+# torch name equal to a jax one), and those panels test it again on fresh
+# draws. Under the formula, |z| >= 6 has probability about 2e-9 per test, so
+# the grid as a whole would raise a false alarm with probability about
+# (number of tests) x 2e-9: a loose bar that catches a wrong family, scale or
+# support, not a small bias (the test suite's moment checks, with tolerances
+# from the sampling distribution, are sharper).
+
+# %%
+laws = {(repr(jinit.catalog.get(name).make()), shape) for name, shape, _, _ in rows}
+key_data = {tuple(np.asarray(jax.random.key_data(k)).tolist()) for k in keys}
+assert len(key_data) == len(fits) == len(rows)  # one key per panel, all different
+print(
+    f"{len(fits)} panels: {len(fits)} independent chi-square tests, of {len(laws)} distinct (initializer, shape) "
+    "pairs (some of which draw the same law)"
+)
 
 # %% [markdown]
 # Every histogram follows its formula: the chi-square z of each scheme is

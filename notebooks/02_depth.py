@@ -38,7 +38,7 @@ plt = jinit.plot.pyplot()
 DEPTH, WIDTH = 50, 128
 schemes = {
     "zeros": jinit.zeros,
-    "N(0, 0.01^2)": jinit.normal(0.01),
+    "N(0, 0.01²)": jinit.normal(0.01),
     "N(0, 1)": jinit.normal(1.0),
     "Xavier": jinit.glorot_normal(),
     "He": jinit.he_normal(),
@@ -46,16 +46,19 @@ schemes = {
 runs = {
     act: jinit.propagate(schemes, act, depth=DEPTH, width=WIDTH, batch=64, seeds=4, key=0) for act in ("tanh", "relu")
 }
-for act, run in runs.items():
-    fig = jinit.plot.propagation(run, ("second_moment", "grad_norm"), title=f"{act}, depth {DEPTH}, width {WIDTH}")
-    plt.show()
+# One figure: a column per activation, one legend; what a line cannot show (zeros on a log axis,
+# float32 underflow or overflow, one curve hiding another) is noted in each panel.
+fig = jinit.plot.propagation(list(runs.values()), ("second_moment", "grad_norm"))
+plt.show()
+for run in runs.values():
     print(run.table())
 
 # %% [markdown]
 # ## Zeros: nothing moves
 #
 # With zero kernels every pre-activation is 0 and so is every gradient:
-# nothing reaches the kernels (the lines are absent from the log plots).
+# nothing reaches the kernels (the lines are absent from the log plots, as the
+# note in each panel says).
 # Every unit of a layer computes the same thing, the symmetry that the last
 # section shows training cannot break.
 
@@ -74,7 +77,7 @@ for act, run in runs.items():
 
 # %%
 for act, run in runs.items():
-    i = run.index("N(0, 0.01^2)")
+    i = run.index("N(0, 0.01²)")
     q, g = run.second_moment.median[i], run.grad_norm.median[i]
     print(f"{act}: E[z^2] layer 1 {q[0]:.3g}, layer 10 {q[9]:.3g}, layer 50 {q[-1]:.3g}; |dW| layer 1 {g[0]:.3g}")
     assert q[-1] < 1e-30 and g[0] < 1e-30, act

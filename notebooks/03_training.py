@@ -105,18 +105,23 @@ for name, act in (("relu", jax.nn.relu), ("tanh", jnp.tanh)):
 
 # %%
 steps = np.arange(1, STEPS // EVERY + 1) * EVERY
-fig, axes = plt.subplots(2, 2, figsize=(11, 7), layout="constrained", sharex=True)
-for col, act in enumerate(results):
-    for name, (loss, acc) in results[act].items():
-        axes[0, col].plot(steps, loss, label=name)
-        axes[1, col].plot(steps, acc, label=name)
-    axes[0, col].set_title(f"{act}, {DEPTH} layers: training loss")
-    axes[1, col].set_title(f"{act}: test accuracy")
-    axes[1, col].set_xlabel("step")
-    axes[0, col].set_yscale("log")
-    axes[1, col].axhline(0.1, color="gray", lw=0.8, ls=":")
-    axes[0, col].legend()
-plt.show()
+# Okabe-Ito colours and a line style per scheme: zeros and the tiny normal sit on the same
+# curve at chance (dashed under dotted), so both stay visible.
+styles = dict(zip(schemes, ("-", "-.", "--", ":"), strict=True))
+with plt.style.context(jinit.plot.STYLE):
+    fig, axes = plt.subplots(2, 2, figsize=(7.2, 4.8), layout="constrained", sharex=True)
+    for col, act in enumerate(results):
+        for name, (loss, acc) in results[act].items():
+            axes[0, col].plot(steps, loss, ls=styles[name], lw=1.6, label=name)
+            axes[1, col].plot(steps, acc, ls=styles[name], lw=1.6, label=name)
+        axes[0, col].set_title(f"{act}, {DEPTH} layers")
+        axes[1, col].set_xlabel("step")
+        axes[0, col].set_yscale("log")
+        axes[1, col].axhline(0.1, color="0.5", lw=0.8, ls=(0, (1, 3)), label="chance")
+    axes[0, 0].set_ylabel("training loss")
+    axes[1, 0].set_ylabel("test accuracy")
+    jinit.plot.shared_legend(fig)
+    plt.show()
 
 print(f"{'':>8} " + " ".join(f"{s:>8}" for s in schemes))
 for act in results:

@@ -40,10 +40,11 @@ from jinit import mean_field
 
 plt = jinit.plot.pyplot()
 SB2 = 0.05  # sigma_b^2
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
-jinit.plot.length_map("tanh", (0.5, 1.0, 1.76, 3.0), SB2, q_max=2.0, ax=axes[0])
-jinit.plot.chi1_map("tanh", ax=axes[1])
-plt.show()
+with plt.style.context(jinit.plot.STYLE):
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.2), layout="constrained")
+    jinit.plot.length_map("tanh", (0.5, 1.0, 1.76, 3.0), SB2, q_max=2.0, ax=axes[0])
+    jinit.plot.chi1_map("tanh", ax=axes[1])  # 64 x 33 grid, the edge of chaos on 101 bias variances
+    plt.show()
 
 # %% [markdown]
 # Left: the length maps cross the identity at q*. Right: chi_1 over
@@ -112,25 +113,31 @@ for p, w in sw2.items():
     q_seed[p] = np.array(rows)
 
 layers = run.layers
-fig, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
-for i, p in enumerate(sw2):
-    q_th, chi_th, c_th = pred[p]
-    (line,) = axes[0].plot(layers, q_th, label=f"{p} theory")
-    axes[0].plot(layers, run.second_moment.median[i], "o", ms=4, color=line.get_color(), label=f"{p} network")
-    back = run.backward_second_moment.median[i]
-    back_th = back[-1] * np.concatenate([np.cumprod(chi_th[::-1][:-1])[::-1], [1.0]])
-    axes[1].plot(layers, back_th, color=line.get_color())
-    axes[1].plot(layers, back, "o", ms=4, color=line.get_color())
-    axes[2].plot(layers, c_th, color=line.get_color())
-    axes[2].plot(layers, run.correlation.median[i], "o", ms=4, color=line.get_color())
-axes[0].set_title("length q^l = E[z^2]")
-axes[1].set_title("backward E[delta^2] (theory anchored at the last layer)")
-axes[1].set_yscale("log")
-axes[2].set_title("correlation between two inputs")
-for ax in axes:
-    ax.set_xlabel("layer")
-axes[0].legend(fontsize=7)
-plt.show()
+with plt.style.context(jinit.plot.STYLE):
+    fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.0), layout="constrained")
+    for i, p in enumerate(sw2):
+        q_th, chi_th, c_th = pred[p]
+        color = jinit.plot.OKABE_ITO[i]
+        back = run.backward_second_moment.median[i]
+        back_th = back[-1] * np.concatenate([np.cumprod(chi_th[::-1][:-1])[::-1], [1.0]])
+        for ax, theory_curve, measured in (
+            (axes[0], q_th, run.second_moment.median[i]),
+            (axes[1], back_th, back),
+            (axes[2], c_th, run.correlation.median[i]),
+        ):
+            ax.plot(layers, theory_curve, color=color, lw=1.4, label=f"{p}, $\\sigma_w^2 = {sw2[p]:.2f}$")
+            ax.plot(layers, measured, "o", ms=3.5, mfc="none", color=color, label="_network")
+    axes[0].set_ylabel("$q^l = \\mathbb{E}[(z^l)^2]$")
+    axes[1].set_ylabel("$\\mathbb{E}[(\\delta^l)^2]$ (theory anchored at layer 16)")
+    axes[1].set_yscale("log")
+    axes[2].set_ylabel("correlation $c^l$ between two inputs")
+    for ax in axes:
+        ax.set_xlabel("layer $l$")
+    # One legend: a colour per phase; lines are mean-field theory, circles the median of 8 networks.
+    axes[0].plot([], [], "o", ms=3.5, mfc="none", color="0.3", label="network (median of 8)")
+    axes[0].plot([], [], color="0.3", lw=1.4, label="mean-field theory")
+    jinit.plot.shared_legend(fig)
+    plt.show()
 
 # %% [markdown]
 # ## The assertions

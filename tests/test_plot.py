@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -193,7 +194,7 @@ def test_histogram_artists():
     assert len(ax.patches) == 80  # the bars
     labels = [line.get_label() for line in ax.lines]
     assert labels == ["formula"]
-    assert ax.get_legend().get_title().get_text().startswith("chi2 z = ")
+    assert ax.get_legend().get_title().get_text().startswith("$\\chi^2$ z = ")
     # Point masses: stems (a LineCollection) and a measured dot per atom.
     ax = jinit.plot.histogram(jinit.eye(0.5), (16, 32))
     assert sum(isinstance(c, LineCollection) for c in ax.collections) == 2
@@ -223,34 +224,144 @@ def test_depth_profile(run):
     assert len(ax.lines[2].get_xdata()) < run.depth == len(ax.lines[0].get_xdata())
     ax = jinit.plot.depth_profile(run, "dead_fraction", schemes=["he"])
     assert ax.get_yscale() == "linear" and len(ax.lines) == 1
-    assert jinit.plot.variance_vs_depth(run).get_ylabel().startswith("E[z^2]")
-    assert jinit.plot.gradient_vs_depth(run).get_ylabel().startswith("|dL/dW|")
+    assert jinit.plot.variance_vs_depth(run).get_ylabel() == r"$\mathbb{E}[(z^l)^2]$"  # mathtext, not TeX source
+    assert jinit.plot.gradient_vs_depth(run).get_ylabel() == r"$\|\partial L / \partial W^l\|_F$"
+
+
+def _notes(ax) -> list[str]:
+    """The texts of the notes box that depth_profile adds (a Legend among ax.artists)."""
+    from matplotlib.legend import Legend
+
+    return [t.get_text() for a in ax.artists if isinstance(a, Legend) for t in a.get_texts()]
+
+
+def test_depth_profile_notes_what_a_line_cannot_show():
+    """Zeros on a log axis, underflow, overflow and one curve hiding another are written in the panel."""
+    p = jinit.propagate(
+        {"zeros": jinit.zeros, "he": jinit.he_normal(), "he again": jinit.he_normal(), "large": jinit.normal(1.0)},
+        "relu",
+        depth=30,
+        width=64,
+        batch=8,
+        seeds=2,
+    )
+    ax = jinit.plot.depth_profile(p, "second_moment")
+    notes = _notes(ax)
+    # The same keys for every scheme: "he again" draws exactly he's networks.
+    assert notes == [
+        "zeros: 0 at every layer",
+        "he again = he (one line)",
+        f"large: not finite (overflow) from layer {int(p.layers[~np.isfinite(p.second_moment.median[3])][0])}",
+    ]
+    assert [line.get_label() for line in ax.lines] == list(p.schemes)  # the legend keeps the plain names
+    assert ax.get_legend() is not None and ax.get_legend() not in ax.artists
+    # On a linear axis zeros are drawn: no note.
+    assert not any(n.startswith("zeros") for n in _notes(jinit.plot.depth_profile(p, "dead_fraction")))
+    # The same colour and line style for a scheme in every panel.
+    a, b = jinit.plot.depth_profile(p, "second_moment"), jinit.plot.depth_profile(p, "dead_fraction")
+    assert [(x.get_color(), x.get_linestyle()) for x in a.lines] == [
+        (x.get_color(), x.get_linestyle()) for x in b.lines
+    ]
+    assert a.lines[1].get_color().lower() == jinit.plot.OKABE_ITO[1].lower()
 
 
 def test_propagation_figure(run, tmp_path):
     fig = jinit.plot.propagation(run)
     assert len(fig.axes) == 4
+    # One legend for the figure, none on the panels.
+    assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["he", "glorot", "large"]
     fig = jinit.plot.propagation(run, ("second_moment", "grad_norm", "correlation"))
     assert len(fig.axes) == 3
     fig.savefig(tmp_path / "p.png")
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="`quantity` must be one of"):
         jinit.plot.propagation(run, ("variance",))
+    with pytest.raises(ValueError, match=r"jinit.plot.propagation: `result` needs at least one Propagation"):
+        jinit.plot.propagation([])
+
+
+def test_propagation_side_by_side(run):
+    """Several results: a column per result (activation), a row per quantity, one legend."""
+    tanh = jinit.propagate(
+        {"he": jinit.he_normal(), "glorot": jinit.glorot_normal(), "large": jinit.normal(1.0)},
+        "tanh",
+        depth=30,
+        width=64,
+        batch=8,
+        seeds=2,
+    )
+    fig = jinit.plot.propagation([run, tanh])
+    assert len(fig.axes) == 4 and len(fig.legends) == 1
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["relu", "tanh"]  # the top row, left to right
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        jinit.plot.AXIS_LABELS["second_moment"],
+        "",
+        jinit.plot.AXIS_LABELS["grad_norm"],
+        "",
+    ]
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF")])
+def test_save_by_suffix(tmp_path, suffix, magic):
+    fig = jinit.plot.histogram(jinit.he_normal(), (32, 32)).figure
+    out = jinit.plot.save(fig, tmp_path / "sub" / f"f{suffix}")
+    data = out.read_bytes()
+    assert data.startswith(magic)
+    if suffix != ".png":  # vector files carry no date: the same figure gives the same bytes
+        assert jinit.plot.save(fig, tmp_path / f"again{suffix}").read_bytes() == data
+
+
+def test_save_refuses_other_suffixes(tmp_path):
+    fig = plt.figure()
+    with pytest.raises(ValueError, match=r"jinit.plot.save: `path` must end in .png, .svg or .pdf; got '.*f.jpg'"):
+        jinit.plot.save(fig, tmp_path / "f.jpg")
+
+
+def test_shared_legend():
+    fig, axes = plt.subplots(1, 2)
+    for ax in axes:
+        ax.plot([0, 1], label="a")
+        ax.plot([1, 0], label="b")
+        ax.legend()
+    axes[1].plot([0, 0], label="c")
+    legend = jinit.plot.shared_legend(fig)
+    assert [t.get_text() for t in legend.get_texts()] == ["a", "b", "c"]  # each label once, in order
+    assert all(ax.get_legend() is None for ax in axes)
+    assert jinit.plot.shared_legend(plt.figure()) is None
+
+
+def test_histogram_without_legend_puts_z_in_the_title():
+    ax = jinit.plot.histogram(jinit.he_normal(), (64, 64), title="he", legend=False)
+    assert ax.get_legend() is None
+    assert re.fullmatch(r"he \(\$\\chi\^2\$ z = -?\d+\.\d\d\)", ax.get_title())
 
 
 def test_mean_field_plots():
     ax = jinit.plot.length_map("tanh", (0.5, 1.5, 3.0), 0.05, points=21)
+    # mathtext labels: rendered as formulas, not shown as TeX source.
     assert [line.get_label() for line in ax.lines if not line.get_label().startswith("_")] == [
-        "sigma_w^2 = 0.5",
-        "sigma_w^2 = 1.5",
-        "sigma_w^2 = 3",
-        "q_out = q_in",
+        "$\\sigma_w^2 = 0.5$",
+        "$\\sigma_w^2 = 1.5$",
+        "$\\sigma_w^2 = 3$",
+        "$q^l = q^{l-1}$",
     ]
-    ax = jinit.plot.chi1_map("tanh", np.linspace(0.5, 3.0, 6), np.linspace(0.0, 0.2, 3))
-    assert isinstance(ax.collections[0], QuadMesh)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("$q^{l-1}$", "$q^l$")
+    ax = jinit.plot.chi1_map("tanh", np.linspace(0.5, 3.0, 6), np.linspace(0.0, 0.2, 3), edge_points=11)
+    mesh = ax.collections[0]
+    assert isinstance(mesh, QuadMesh)
+    # The colour scale is centred at chi_1 = 1 and reaches both phases' extremes.
+    values = np.asarray(mesh.get_array())
+    assert values.min() < 0 < values.max()  # this grid spans both phases
+    assert (mesh.norm.vmin, mesh.norm.vmax) == (pytest.approx(values.min()), pytest.approx(values.max()))
+    assert mesh.norm(0.0) == pytest.approx(0.5)
     (edge,) = [line for line in ax.lines if line.get_label() == "edge of chaos"]
-    # At sigma_b^2 = 0 the tanh edge of chaos is sigma_w^2 = 1.
+    # The edge is drawn on edge_points bias variances, finer than the 3-point grid.
+    assert len(edge.get_xdata()) == 11
+    # At sigma_b^2 = 0 the tanh edge of chaos is sigma_w^2 = 1; chi_1 = 1 all along it.
     assert edge.get_xdata()[0] == pytest.approx(1.0, rel=1e-6)
+    for w, b in zip(edge.get_xdata(), edge.get_ydata(), strict=True):
+        assert jinit.mean_field.chi1("tanh", float(w), float(b)) == pytest.approx(1.0, rel=1e-6)
 
 
 def _run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -158,7 +158,10 @@ def _public_names() -> dict[str, Any]:
         obj = getattr(jinit, name)
         if inspect.ismodule(obj):
             for sub in getattr(obj, "__all__", ()):
-                out[f"{name}.{sub}"] = getattr(obj, sub)
+                try:
+                    out[f"{name}.{sub}"] = getattr(obj, sub)
+                except ImportError:  # a name built from an optional dependency that is not installed
+                    continue
         else:
             out[name] = obj
     return out
@@ -310,58 +313,85 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _propagate_schemes(specs: Sequence[str]) -> list[str] | dict[str, Any]:
+    """Scheme names as given, or ``{label: initializer}`` when one has hyperparameters (``normal:stddev=0.01``)."""
+    if not any(":" in spec for spec in specs):
+        return list(specs)
+    out: dict[str, Any] = {}
+    for spec in specs:
+        name, *items = spec.split(":")
+        label = f"{name}({', '.join(items)})" if items else name
+        out[label] = resolve("propagate", name, _parse_params("propagate", items)).init
+    return out
+
+
+def _propagate_payload(result: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "schemes": list(result.schemes),
+        "activation": result.activation,
+        "depth": result.depth,
+        "layers": result.layers.tolist(),
+    }
+    for quantity in ("second_moment", "grad_norm"):
+        band = getattr(result, quantity)
+        payload[quantity] = {s: band.median[i].tolist() for i, s in enumerate(result.schemes)}
+    return payload
+
+
 def cmd_propagate(args: argparse.Namespace) -> int:
-    out = _check_out("propagate", args.out)
+    outs = [_check_out("propagate", out) for out in args.out or ()]
     if args.every < 1:
         raise CliError(f"jinit propagate: --every must be at least 1; got {args.every}.")
-    n_schemes = len(args.schemes)
-    kernels = 4 * args.depth * args.width * args.width * args.seeds * n_schemes
-    activations = 4 * 3 * args.depth * args.width * args.batch * args.seeds * n_schemes
+    n_runs = len(args.schemes) * len(args.activation)
+    kernels = 4 * args.depth * args.width * args.width * args.seeds * n_runs
+    activations = 4 * 3 * args.depth * args.width * args.batch * args.seeds * n_runs
     _check_fits("propagate", f"depth {args.depth} x width {args.width} ({args.seeds} seeds)", kernels + activations)
+    schemes = _propagate_schemes(args.schemes)
 
     from jinit._src.diagnostics.propagate import propagate
     from jinit._src.schemes import basic
 
     bias = None if args.bias_variance == 0.0 else basic.normal(math.sqrt(args.bias_variance))
-    result = propagate(
-        list(args.schemes),
-        args.activation,
-        depth=args.depth,
-        width=args.width,
-        batch=args.batch,
-        seeds=args.seeds,
-        key=args.seed,
-        bias_init=bias,
-        param=args.param,
-        progress=True,
-    )
-    if args.format == "json":
-        payload: dict[str, Any] = {
-            "schemes": list(result.schemes),
-            "activation": result.activation,
-            "depth": result.depth,
-            "layers": result.layers.tolist(),
-        }
-        for quantity in ("second_moment", "grad_norm"):
-            band = getattr(result, quantity)
-            payload[quantity] = {s: band.median[i].tolist() for i, s in enumerate(result.schemes)}
-    else:
-        print(result.table())
-        print()
-        print(result.layer_table("second_moment", args.every))
-        print()
-        print(result.layer_table("grad_norm", args.every))
-    if out is not None:
+    results = [
+        propagate(
+            schemes,
+            activation,
+            depth=args.depth,
+            width=args.width,
+            batch=args.batch,
+            seeds=args.seeds,
+            key=args.seed,
+            bias_init=bias,
+            param=args.param,
+            progress=True,
+        )
+        for activation in args.activation
+    ]
+    payloads = [_propagate_payload(r) for r in results]
+    payload: dict[str, Any] = payloads[0] if len(payloads) == 1 else {"runs": payloads}
+    if args.format != "json":
+        for i, result in enumerate(results):
+            if i:
+                print()
+            print(result.table())
+            print()
+            print(result.layer_table("second_moment", args.every))
+            print()
+            print(result.layer_table("grad_norm", args.every))
+    if outs:
         from jinit._src.diagnostics import plot
 
-        fig = plot.propagation(result)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=110)
-        plot.pyplot().close(fig)
+        fig = plot.propagation(results)
         if args.format != "json":
-            print(f"\nwrote {out}")
+            print()
+        for out in outs:
+            assert out is not None
+            plot.save(fig, out)
+            if args.format != "json":
+                print(f"wrote {out}")
+        plot.pyplot().close(fig)
     if args.format == "json":
-        payload["figure"] = None if out is None else str(out)
+        payload["figure"] = None if not outs else str(outs[0]) if len(outs) == 1 else [str(o) for o in outs]
         _emit_json(payload)
     return 0
 
@@ -521,7 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("propagate", help="forward and backward signal through a deep Dense network at init")
-    p.add_argument("--activation", default="relu", help="activation name (see jinit.gain), default relu")
+    p.add_argument(
+        "--activation",
+        type=_parse_names,
+        default=("relu",),
+        help="activation name (see jinit.gain), default relu; a list (relu,tanh) draws one column per activation",
+    )
     p.add_argument("--param", type=float, default=None, help="the activation's parameter (leaky_relu slope, elu alpha)")
     p.add_argument("--depth", type=POSITIVE, default=50)
     p.add_argument("--width", type=POSITIVE, default=256)
@@ -532,11 +567,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--schemes",
         type=_parse_names,
         default=("he_normal", "glorot_normal", "lecun_normal"),
-        help="comma-separated scheme names (jinit list), default he_normal,glorot_normal,lecun_normal",
+        help="comma-separated scheme names (jinit list), each with optional hyperparameters as NAME:KEY=VALUE "
+        "(normal:stddev=0.01), default he_normal,glorot_normal,lecun_normal",
     )
     p.add_argument("--bias-variance", type=_positive_float, default=0.0, dest="bias_variance", help="biases N(0, this)")
     p.add_argument("--every", type=int, default=10, help="rows of the per-layer tables every this many layers")
-    p.add_argument("--out", default=None, help="write the figure to this .png, .svg or .pdf (needs matplotlib)")
+    p.add_argument(
+        "--out",
+        action="append",
+        default=None,
+        help="write the figure to this .png, .svg or .pdf (needs matplotlib); repeat for several formats",
+    )
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_propagate)
     p = sub.add_parser("explain", help="a scheme's formula, law for a shape, reference and advised activations")

@@ -36,7 +36,7 @@ class Moments:
     Attributes:
       mean: E[w].
       variance: Var(w) (for complex dtypes, E|w - E w|^2).
-      bound: every draw satisfies |w - mean| <= bound; None if unbounded.
+      bound: every draw satisfies ``|w - mean| <= bound``; None if unbounded.
       excess_kurtosis: E[(w - mean)^4] / Var(w)^2 - 3 when the entries are
         i.i.d. and real; None otherwise.
       interval: the exact support (lower, upper) when it is not symmetric

@@ -19,7 +19,8 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import numpy as np
@@ -27,7 +28,7 @@ import numpy as np
 from jinit._src.core import densities, validation
 from jinit._src.core.densities import Density
 from jinit._src.core.types import DTypeLike, Initializer, Shape
-from jinit._src.diagnostics.propagate import LABELS, Propagation
+from jinit._src.diagnostics.propagate import Propagation
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -178,6 +179,46 @@ def goodness_of_fit(
 # ---------------------------------------------------------------------------
 # Figures (matplotlib)
 
+#: Okabe & Ito (2008)'s eight colours, told apart with every common colour-vision deficiency;
+#: the order is the one the figures use (blue, vermillion, bluish green, orange, purple, sky blue,
+#: yellow, black).
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+
+#: matplotlib settings for figures fit for a paper: the Okabe-Ito colour cycle, Computer Modern
+#: mathtext, 9-point text, no top and right spines, 200-dpi PNGs and TrueType fonts in PDFs.
+#: Use it with ``plt.style.use(jinit.plot.STYLE)`` or ``plt.style.context(jinit.plot.STYLE)``;
+#: jinit's own figures pick their colours from :data:`OKABE_ITO` whatever the style.
+STYLE: dict[str, Any] = {
+    "axes.prop_cycle": f"cycler(color={list(OKABE_ITO)!r})",
+    "mathtext.fontset": "cm",
+    "font.size": 9.0,
+    "axes.titlesize": 9.0,
+    "axes.labelsize": 9.0,
+    "legend.fontsize": 8.0,
+    "xtick.labelsize": 8.0,
+    "ytick.labelsize": 8.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "savefig.dpi": 200,
+    "pdf.fonttype": 42,
+    "svg.hashsalt": "jinit",
+}
+
+#: Axis labels of :func:`jinit.propagate`'s quantities (mathtext).
+AXIS_LABELS = {
+    "second_moment": r"$\mathbb{E}[(z^l)^2]$",
+    "mean": r"$\mathbb{E}[\phi(z^l)]$",
+    "dead_fraction": "dead units (fraction)",
+    "unit_spread": r"unit spread of $\mathbb{E}[(z^l)^2]$",
+    "correlation": r"input correlation $c^l$",
+    "grad_norm": r"$\|\partial L / \partial W^l\|_F$",
+    "backward_second_moment": r"$\mathbb{E}[(\delta^l)^2]$",
+}
+
+# Vector formats keep no creation date, so a figure redrawn from the same numbers is the same file.
+_NO_DATE = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}
+
 
 def _headless() -> bool:
     if sys.platform.startswith("linux"):
@@ -203,6 +244,72 @@ def pyplot() -> Any:
     return plt
 
 
+def save(fig: Figure, path: str | os.PathLike[str], *, dpi: float = 200.0) -> Path:
+    """Write ``fig`` to ``path`` in the format its suffix names: ``.png``, ``.svg`` or ``.pdf``.
+
+    SVG and PDF are vector formats (for a paper); PNG is drawn at ``dpi``.
+    The vector files carry no creation date and fixed element ids, so the
+    same figure gives the same bytes. Missing folders are created.
+
+    Args:
+      fig: the figure.
+      path: the file to write.
+      dpi: the resolution of a PNG (and of raster parts of a vector file).
+
+    Returns:
+      The path written.
+
+    Raises:
+      ValueError: for any other suffix.
+
+    Examples:
+      >>> import jinit, tempfile, pathlib
+      >>> ax = jinit.plot.histogram(jinit.he_normal(), (64, 64))
+      >>> out = jinit.plot.save(ax.figure, pathlib.Path(tempfile.mkdtemp()) / "he.svg")
+      >>> out.read_text()[:5]
+      '<?xml'
+    """
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in (".png", ".svg", ".pdf"):
+        raise ValueError(validation.error("plot.save", f"`path` must end in .png, .svg or .pdf; got {str(path)!r}."))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # A fixed salt for the ids of SVG elements (random by default), so the same figure gives the same file.
+    with pyplot().rc_context({"svg.hashsalt": "jinit"}):
+        fig.savefig(out, dpi=dpi, metadata=_NO_DATE.get(suffix))
+    return out
+
+
+def shared_legend(fig: Figure, *, loc: str = "outside lower center", ncols: int | None = None, **kwargs: Any) -> Any:
+    """One legend for the whole figure, in place of the legends of its axes.
+
+    The entries are every labelled artist of every axes, each label once
+    (the first artist that carries it), in the order the axes drew them;
+    legends the axes had are removed. ``loc="outside ..."`` puts it beside
+    the axes of a figure with ``layout="constrained"``.
+
+    Args:
+      fig: the figure.
+      loc: where the legend goes (matplotlib's ``Figure.legend`` locations).
+      ncols: columns (default: every entry in one row, at most 6).
+      **kwargs: passed to ``Figure.legend``.
+
+    Returns:
+      The figure's legend, or None when no artist has a label.
+    """
+    handles: dict[str, Any] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.remove()
+    if not handles:
+        return None
+    options: dict[str, Any] = {"loc": loc, "ncols": ncols or min(len(handles), 6), "frameon": False, **kwargs}
+    return fig.legend(list(handles.values()), list(handles), **options)
+
+
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0)) -> Axes:
     if ax is not None:
         return ax
@@ -223,13 +330,16 @@ def histogram(
     bins: int = 80,
     ax: Axes | None = None,
     title: str | None = None,
+    legend: bool = True,
 ) -> Axes:
     """A histogram of one draw of ``init`` against the density of its formula.
 
     The bars are the draws' density; the line is :func:`density`'s
-    continuous part; point masses are stems whose height is their mass
-    (read on the right axis). The legend gives the chi-square z of
-    :func:`goodness_of_fit`.
+    continuous part; point masses are stems whose height is their mass, with
+    the measured share as a dot. The chi-square z of :func:`goodness_of_fit`
+    is the legend's title, or is added to the axes' title with
+    ``legend=False`` (for a grid of panels that shares one legend:
+    :func:`shared_legend`).
 
     Args:
       init: an initializer.
@@ -239,6 +349,7 @@ def histogram(
       bins: histogram bins.
       ax: axes to draw on (default: a new figure).
       title: the title (default: the scheme's name and shape).
+      legend: draw the axes' legend.
 
     Returns:
       The axes, holding the bars (``ax.patches``), the density line
@@ -260,6 +371,7 @@ def histogram(
     for value, _ in d.atoms:
         is_atom |= x == _in_dtype(value, draws.dtype)
     cont = x[~is_atom]
+    bar, formula = OKABE_ITO[5], OKABE_ITO[1]
     if d.pdf is not None and cont.size:
         # Show where the draws fall (a normal's support is cut far out at NORMAL_SPAN sigma).
         lo, hi = max(d.support[0], float(cont.min())), min(d.support[1], float(cont.max()))
@@ -270,29 +382,40 @@ def histogram(
             cont,
             bins=edges.tolist(),
             weights=np.full(cont.size, 1.0 / (x.size * (edges[1] - edges[0]))),
-            alpha=0.5,
-            color="C0",
+            color=bar,
+            alpha=0.75,
             label=f"draws ({x.size})",
         )
         grid = np.linspace(edges[0], edges[-1], 801)
-        ax.plot(grid, d.pdf(grid), color="C3", lw=1.5, label="formula")
+        ax.plot(grid, d.pdf(grid), color=formula, lw=1.5, label="formula")
     else:
-        ax.plot([], [], color="C3", lw=1.5, label="formula")
+        ax.plot([], [], color=formula, lw=1.5, label="formula")
     if d.atoms:
         for value, mass in d.atoms:
             got = float(np.mean(x == _in_dtype(value, draws.dtype)))
-            ax.vlines(value, 0, mass, color="C3", lw=3, alpha=0.6)
-            ax.plot([value], [got], "o", color="C0", ms=6)
+            ax.vlines(value, 0, mass, color=formula, lw=3, alpha=0.6)
+            ax.plot([value], [got], "o", color=OKABE_ITO[0], ms=5, label="_measured share")
         ax.set_ylabel("density / point mass")
     else:
         ax.set_ylabel("density")
-    ax.set_xlabel("w")
-    ax.set_title(title or f"{_label(init)} {tuple(shape)}\n{d.description}", fontsize=8)
-    ax.legend(title=f"chi2 z = {fit.z:.2f}", fontsize=7, title_fontsize=7, loc="upper right")
+    ax.set_xlabel("$w$")
+    z_text = f"$\\chi^2$ z = {fit.z:.2f}"
+    title = title or f"{_label(init)} {tuple(shape)}\n{d.description}"
+    if legend:
+        ax.legend(title=z_text, fontsize=7, title_fontsize=7, loc="upper right")
+    else:
+        title = f"{title} ({z_text})"
+    ax.set_title(title, fontsize=8)
     return ax
 
 
 _LINESTYLES = ("-", "--", ":", "-.")
+
+
+def _same_curve(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two median curves coincide where both are finite (to float32 rounding)."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    return bool(ok.any()) and bool(np.allclose(a[ok], b[ok], rtol=1e-5, atol=0.0)) and ok.sum() >= 0.5 * a.size
 
 
 def depth_profile(
@@ -302,11 +425,18 @@ def depth_profile(
     ax: Axes | None = None,
     log: bool | None = None,
     schemes: Sequence[str] | None = None,
+    legend: bool = True,
 ) -> Axes:
     """One per-layer quantity of :func:`jinit.propagate` against depth, a line and band per scheme.
 
     The line is the median across seeds, the band spans the quantiles
-    (``result.quantiles``). Non-finite values (float32 overflow) are left out.
+    (``result.quantiles``). Each scheme keeps its colour (:data:`OKABE_ITO`)
+    and line style in every panel. What a line cannot show is written in a
+    box of notes where it hides the fewest points, one note per scheme in its
+    colour: a curve equal to an earlier one's (``"lecun_normal =
+    glorot_normal (one line)"``), zeros on a log axis (``"zeros: 0 at every
+    layer"``, ``"...: 0 from layer 20"``: float32 underflow) and overflow
+    (``"...: not finite (overflow) from layer 23"``); those values are left out.
 
     Args:
       result: what ``jinit.propagate`` returned.
@@ -315,9 +445,11 @@ def depth_profile(
       ax: axes to draw on (default: a new figure).
       log: a log y axis (default: for second moments and gradient norms).
       schemes: a subset of ``result.schemes`` to draw.
+      legend: draw the axes' legend.
 
     Returns:
-      The axes: one line (labelled with the scheme) and one band per scheme.
+      The axes: one line (labelled with the scheme) and one band per scheme,
+      and the notes, when there are any, as a legend in ``ax.artists``.
 
     Examples:
       >>> import jinit
@@ -331,28 +463,67 @@ def depth_profile(
     if log is None:
         log = quantity in ("second_moment", "grad_norm", "backward_second_moment")
     layers = result.layers
+    drawn: list[tuple[str, np.ndarray]] = []
+    notes: list[tuple[str, str]] = []
     for name in schemes or result.schemes:
         i = result.index(name)
         med, lo, hi = band.median[i], band.lower[i], band.upper[i]
-        ok = np.isfinite(med) & ((med > 0) if log else True)
+        finite = np.isfinite(med)
+        ok = finite & ((med > 0) if log else True)
         with np.errstate(all="ignore"):
             band_ok = np.isfinite(lo) & np.isfinite(hi) & (((lo > 0) & (hi > 0)) if log else True)
-        # Line styles cycle too: schemes that coincide (glorot = lecun on square layers) stay visible.
-        style = _LINESTYLES[result.index(name) % len(_LINESTYLES)]
-        (line,) = ax.plot(layers[ok], med[ok], lw=1.6, ls=style, label=name)
+        color = OKABE_ITO[i % len(OKABE_ITO)]
+        twin = next((other for other, curve in drawn if ok.any() and _same_curve(med, curve)), None)
+        if twin is not None:
+            notes.append((color, f"{name} = {twin} (one line)"))
+        if not finite.all():
+            notes.append((color, f"{name}: not finite (overflow) from layer {int(layers[~finite][0])}"))
+        zero = finite & (med <= 0) if log else np.zeros_like(finite)
+        if zero.all():
+            notes.append((color, f"{name}: 0 at every layer"))
+        elif zero.any():
+            first = int(np.argmax(zero))
+            where = f"from layer {layers[first]}" if zero[first:].all() else f"at {int(zero.sum())} layers"
+            notes.append((color, f"{name}: 0 {where}"))
+        drawn.append((name, med))
+        style = _LINESTYLES[i % len(_LINESTYLES)]
+        ax.plot(layers[ok], med[ok], lw=1.6, ls=style, color=color, label=name)
         ax.fill_between(
             layers,
             np.where(band_ok, lo, np.nan),
             np.where(band_ok, hi, np.nan),
-            color=line.get_color(),
-            alpha=0.2,
+            color=color,
+            alpha=0.18,
             lw=0,
         )
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel("layer")
-    ax.set_ylabel(LABELS[quantity])
-    ax.legend(fontsize=8)
+    if notes:
+        # A legend of its own (added as an artist, so ``ax.get_legend()`` stays the schemes' legend), placed
+        # where it hides the fewest data points.
+        from matplotlib.legend import Legend
+        from matplotlib.lines import Line2D
+
+        colors, texts = zip(*notes, strict=True)
+        ax.add_artist(
+            Legend(
+                ax,
+                [Line2D([], [], color="none") for _ in notes],
+                list(texts),
+                loc="best",
+                handlelength=0,
+                handletextpad=0,
+                labelcolor=list(colors),
+                fontsize=6.5,
+                frameon=True,
+                framealpha=0.85,
+                edgecolor="none",
+            )
+        )
+    ax.set_xlabel("layer $l$")
+    ax.set_ylabel(AXIS_LABELS[quantity])
+    if legend:
+        ax.legend(fontsize=8)
     return ax
 
 
@@ -362,41 +533,71 @@ def variance_vs_depth(result: Propagation, *, ax: Axes | None = None) -> Axes:
 
 
 def gradient_vs_depth(result: Propagation, *, ax: Axes | None = None) -> Axes:
-    """The kernel gradient norm |dL/dW| against depth (see :func:`depth_profile`)."""
+    """The kernel gradient norm ``|dL/dW|`` against depth (see :func:`depth_profile`)."""
     return depth_profile(result, "grad_norm", ax=ax)
 
 
 def propagation(
-    result: Propagation,
-    quantities: Sequence[str] = ("second_moment", "grad_norm", "dead_fraction", "correlation"),
+    result: Propagation | Sequence[Propagation],
+    quantities: Sequence[str] | None = None,
     *,
     title: str | None = None,
 ) -> Figure:
-    """A figure with one :func:`depth_profile` panel per quantity (what ``jinit propagate --out`` writes).
+    """A figure of :func:`depth_profile` panels with one shared legend (what ``jinit propagate --out`` writes).
+
+    One result: one panel per quantity, two per row (default quantities:
+    second moment, gradient norm, dead units, correlation). Several results
+    (e.g. one per activation, same schemes): one column per result, one row
+    per quantity (default: second moment and gradient norm), so the
+    activations sit side by side.
 
     Args:
-      result: what ``jinit.propagate`` returned.
+      result: what ``jinit.propagate`` returned, or a sequence of them.
       quantities: the panels, in order.
       title: the figure title (default: activation, widths, seeds).
 
     Returns:
-      The figure; ``fig.axes`` holds one axes per quantity.
+      The figure, drawn with :data:`STYLE`; ``fig.axes`` holds one axes per
+      panel, ``fig.legends`` the shared legend.
     """
+    plt = pyplot()
+    results = [result] if isinstance(result, Propagation) else list(result)
+    if not results:
+        raise ValueError(validation.error("plot.propagation", "`result` needs at least one Propagation; got none."))
+    many = len(results) > 1
+    if quantities is None:
+        quantities = (
+            ("second_moment", "grad_norm") if many else ("second_moment", "grad_norm", "dead_fraction", "correlation")
+        )
     for q in quantities:
-        result.band(q)
-    cols = min(2, len(quantities))
-    rows = math.ceil(len(quantities) / cols)
-    fig, axes = pyplot().subplots(rows, cols, figsize=(5.5 * cols, 3.8 * rows), layout="constrained", squeeze=False)
-    for ax, q in zip(axes.ravel(), quantities, strict=False):
-        depth_profile(result, q, ax=ax)
-    for ax in axes.ravel()[len(quantities) :]:
-        ax.remove()
-    fig.suptitle(
-        title
-        or f"{result.activation} network, depth {result.depth}, width {result.widths[1]}, "
-        f"median and {result.quantiles[0]:.0%}-{result.quantiles[1]:.0%} band over {result.seeds} seeds",
-        fontsize=10,
-    )
+        results[0].band(q)
+    first = results[0]
+    with plt.style.context(STYLE):
+        band_text = f"median and {first.quantiles[0]:.0%}-{first.quantiles[1]:.0%} band over {first.seeds} seeds"
+        if many:
+            rows, cols = len(quantities), len(results)
+            fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), layout="constrained", squeeze=False)
+            for c, r in enumerate(results):
+                for row, q in enumerate(quantities):
+                    ax = axes[row, c]
+                    depth_profile(r, q, ax=ax, legend=False)
+                    if c:
+                        ax.set_ylabel("")
+                    if row < rows - 1:
+                        ax.set_xlabel("")
+                axes[0, c].set_title(f"{r.activation}", fontsize=10)
+            default = f"depth {first.depth}, width {first.widths[1]}: {band_text}"
+        else:
+            cols = min(2, len(quantities))
+            rows = math.ceil(len(quantities) / cols)
+            fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 2.9 * rows), layout="constrained", squeeze=False)
+            for ax, q in zip(axes.ravel(), quantities, strict=False):
+                depth_profile(first, q, ax=ax, legend=False)
+            for ax in axes.ravel()[len(quantities) :]:
+                ax.remove()
+            default = f"{first.activation} network, depth {first.depth}, width {first.widths[1]}: {band_text}"
+        fig.suptitle(title or default, fontsize=10)
+        shared_legend(fig)
     return fig
 
 
@@ -416,11 +617,13 @@ def length_map(
     q_max: float = 4.0,
     points: int = 81,
     ax: Axes | None = None,
+    legend: bool = True,
 ) -> Axes:
-    """The mean-field length map q -> sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2 per weight variance.
+    r"""The mean-field length map, one curve per weight variance.
 
-    The identity is dashed; where a curve crosses it is the fixed point q*,
-    marked with a dot (from ``jinit.mean_field.fixed_point``).
+    The map is q -> sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2, z ~ N(0, 1).
+    The identity is dashed; where a curve crosses it is the fixed point
+    q*, marked with a dot (from ``jinit.mean_field.fixed_point``).
 
     Args:
       activation: a name or a callable.
@@ -429,27 +632,31 @@ def length_map(
       q_max: the largest input length drawn.
       points: points per curve.
       ax: axes to draw on.
+      legend: draw the axes' legend.
 
     Returns:
-      The axes: one curve per weight variance, the identity, the fixed points.
+      The axes: one curve per weight variance (labelled
+      ``"$\sigma_w^2 = ...$"``), the identity, the fixed points.
     """
     mf = _mean_field()
     ax = _axes(ax)
     qs = np.linspace(0.0, q_max, points)
-    for sw2 in weight_variances:
+    for i, sw2 in enumerate(weight_variances):
         out = [mf.length_map(activation, sw2, bias_variance, float(q)) for q in qs]
-        (line,) = ax.plot(qs, out, label=f"sigma_w^2 = {sw2:g}")
+        color = OKABE_ITO[i % len(OKABE_ITO)]
+        ax.plot(qs, out, color=color, ls=_LINESTYLES[i % len(_LINESTYLES)], label=f"$\\sigma_w^2 = {sw2:g}$")
         try:
             q_star = mf.fixed_point(activation, sw2, bias_variance)
         except ValueError:
             continue
         if 0 <= q_star <= q_max:
-            ax.plot([q_star], [q_star], "o", color=line.get_color())
-    ax.plot(qs, qs, "k--", lw=1, label="q_out = q_in")
-    ax.set_xlabel("q^{l-1}")
-    ax.set_ylabel("q^l")
-    ax.set_title(f"length map, {_act_name(activation)}, sigma_b^2 = {bias_variance:g}", fontsize=9)
-    ax.legend(fontsize=8)
+            ax.plot([q_star], [q_star], "o", color=color, ms=5, label="_fixed point")
+    ax.plot(qs, qs, color="0.35", ls=(0, (4, 3)), lw=1, label="$q^l = q^{l-1}$")
+    ax.set_xlabel("$q^{l-1}$")
+    ax.set_ylabel("$q^l$")
+    ax.set_title(f"length map, {_act_name(activation)}, $\\sigma_b^2 = {bias_variance:g}$", fontsize=9)
+    if legend:
+        ax.legend(fontsize=8)
     return ax
 
 
@@ -463,29 +670,40 @@ def chi1_map(
     bias_variances: Sequence[float] | np.ndarray | None = None,
     *,
     ax: Axes | None = None,
+    edge_points: int = 101,
 ) -> Axes:
     """A heat map of chi_1 over (sigma_w^2, sigma_b^2) with the edge of chaos chi_1 = 1.
 
-    chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] at the fixed point q*
-    (``jinit.mean_field.chi1``): below 1 the network is ordered (gradients
-    vanish), above 1 chaotic (they explode). The colour is log2 chi_1; the
-    black line is ``jinit.mean_field.critical`` for each sigma_b^2.
+    chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] at the
+    fixed point q* (``jinit.mean_field.chi1``): below 1 the network
+    is ordered (gradients vanish), above 1 chaotic (they explode). The colour
+    is log2 chi_1, interpolated between the grid points, on a
+    diverging scale centred at 0 whose two halves stretch to the smallest
+    and the largest value, so both phases show their full range. The black
+    line is ``jinit.mean_field.critical`` on ``edge_points`` values of
+    sigma_b^2 (finer than the grid, so it is smooth).
 
     Args:
       activation: a name or a callable.
-      weight_variances: the sigma_w^2 grid (x axis; default 16 values from 0.5 to 4).
-      bias_variances: the sigma_b^2 grid (y axis; default 9 values from 0 to 0.4). Each
-        point solves for q* (``jinit.mean_field.chi1``): about 0.02 s each.
+      weight_variances: the sigma_w^2 grid (x axis; default 64
+        values from 0.5 to 4).
+      bias_variances: the sigma_b^2 grid (y axis; default 33 values
+        from 0 to 0.4). Each point solves for q*: about 6 ms each, so
+        the default grid takes about 15 s.
       ax: axes to draw on.
+      edge_points: values of sigma_b^2 on the edge-of-chaos line.
 
     Returns:
       The axes: the heat map (``ax.collections[0]``, a QuadMesh) and the
       critical line (``ax.lines``, label ``"edge of chaos"``).
     """
+    pyplot()
+    from matplotlib.colors import TwoSlopeNorm
+
     mf = _mean_field()
     ax = _axes(ax)
-    sw = np.linspace(0.5, 4.0, 16) if weight_variances is None else np.asarray(weight_variances, dtype=np.float64)
-    sb = np.linspace(0.0, 0.4, 9) if bias_variances is None else np.asarray(bias_variances, dtype=np.float64)
+    sw = np.linspace(0.5, 4.0, 64) if weight_variances is None else np.asarray(weight_variances, dtype=np.float64)
+    sb = np.linspace(0.0, 0.4, 33) if bias_variances is None else np.asarray(bias_variances, dtype=np.float64)
     chi = np.full((sb.size, sw.size), np.nan)
     for i, b in enumerate(sb):
         for j, w in enumerate(sw):
@@ -495,11 +713,18 @@ def chi1_map(
                 pass
     with np.errstate(divide="ignore", invalid="ignore"):
         log_chi = np.log2(chi)
-    span = float(np.nanmax(np.abs(log_chi))) if np.isfinite(log_chi).any() else 1.0
-    mesh = ax.pcolormesh(sw, sb, log_chi, cmap="RdBu_r", vmin=-span, vmax=span, shading="nearest")
-    ax.figure.colorbar(mesh, ax=ax, label="log2 chi_1")
+    finite = log_chi[np.isfinite(log_chi)]
+    low = min(float(finite.min()), -1e-3) if finite.size else -1.0
+    high = max(float(finite.max()), 1e-3) if finite.size else 1.0
+    smooth = sw.size > 1 and sb.size > 1 and bool(np.isfinite(log_chi).all())  # gouraud needs every value
+    shading: Literal["gouraud", "nearest"] = "gouraud" if smooth else "nearest"
+    mesh = ax.pcolormesh(
+        sw, sb, log_chi, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, low, high), shading=shading, rasterized=True
+    )
+    bar = ax.figure.colorbar(mesh, ax=ax, label=r"$\log_2 \chi_1$")
+    bar.ax.axhline(0.0, color="k", lw=1.5)
     crit_w, crit_b = [], []
-    for b in sb:
+    for b in np.linspace(float(sb.min()), float(sb.max()), max(edge_points, 2)):
         try:
             w, _ = mf.critical(activation, float(b))
         except ValueError:
@@ -508,8 +733,16 @@ def chi1_map(
         crit_b.append(b)
     ax.plot(crit_w, crit_b, "k-", lw=2, label="edge of chaos")
     ax.set_xlim(sw.min(), sw.max())
-    ax.set_xlabel("sigma_w^2")
-    ax.set_ylabel("sigma_b^2")
-    ax.set_title(f"chi_1, {_act_name(activation)}: ordered (blue) vs chaotic (red)", fontsize=9)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.set_ylim(sb.min(), sb.max())
+    ax.set_xlabel(r"$\sigma_w^2$")
+    ax.set_ylabel(r"$\sigma_b^2$")
+    style: dict[str, Any] = {
+        "transform": ax.transAxes,
+        "fontsize": 9,
+        "va": "top",
+        "bbox": {"fc": "white", "ec": "none", "alpha": 0.8},
+    }
+    ax.text(0.03, 0.97, r"ordered, $\chi_1 < 1$", ha="left", **style)
+    ax.text(0.97, 0.97, r"chaotic, $\chi_1 > 1$", ha="right", **style)
+    ax.set_title(f"$\\chi_1$ for {_act_name(activation)}: black line, the edge of chaos", fontsize=9)
     return ax

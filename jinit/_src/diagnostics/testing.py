@@ -37,7 +37,7 @@ class Statistic:
     measured: float
     tolerance: float
     standard_error: float
-    #: "equal" (|measured - expected| <= tolerance), "at_most" or "at_least" (for bounds).
+    #: "equal" (``|measured - expected| <= tolerance``), "at_most" or "at_least" (for bounds).
     kind: str = "equal"
 
     @property

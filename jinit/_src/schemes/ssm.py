@@ -143,7 +143,7 @@ def s4d_real(n_state: int, dtype: DTypeLike = jnp.float32) -> jax.Array:
 
 
 def mamba_a_log(d_inner: int, n_state: int, dtype: DTypeLike = jnp.float32) -> jax.Array:
-    """Mamba's ``A_log``: ``log(1 .. n_state)`` in every one of ``d_inner`` rows (``A = -exp(A_log)``).
+    """Mamba's ``A_log``: ``log(k)``, k = 1, ..., n_state, in every one of ``d_inner`` rows (``A = -exp(A_log)``).
 
     The S4D-Real matrix per channel, stored as its log so that ``A`` stays
     negative during training (Mamba's reference code keeps it in float32).

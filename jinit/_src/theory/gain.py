@@ -120,20 +120,20 @@ def _advice(activation: ActivationLike, param: float | None, caller: str) -> tup
 def recommend(activation: ActivationLike, param: float | None = None) -> Initializer:
     """The kernel initializer we advise for an activation, and why.
 
-    ==========================  ================  ==========================================
-    activation                  initializer       reason
-    ==========================  ================  ==========================================
-    sigmoid, tanh, softsign,    glorot_uniform    Glorot & Bengio (2010): symmetric units,
-    hard_tanh, softmax, linear                    variance 2/(fan_in+fan_out) both ways
-    relu, relu6, elu, celu,     he_normal         He et al. (2015): a rectifier halves the
-    gelu, gelu_tanh, silu/swish,                  second moment, Var(w) = 2/fan_in restores it
+    ============================  ================  ==========================================
+    activation                    initializer       reason
+    ============================  ================  ==========================================
+    sigmoid, tanh, softsign,      glorot_uniform    Glorot & Bengio (2010): symmetric units,
+    hard_tanh, softmax, linear                      variance 2/(fan_in+fan_out) both ways
+    relu, relu6, elu, celu,       he_normal         He et al. (2015): a rectifier halves the
+    gelu, gelu_tanh, silu/swish,                    second moment, Var(w) = 2/fan_in restores it
     mish, softplus
-    leaky_relu (slope a)        scale 2/(1+a^2)   He et al. (2015), eq. 15
-    selu                        lecun_normal      Klambauer et al. (2017): self-normalising
-                                                  needs Var(w) = 1/fan_in
-    any other callable phi      gain(phi)^2 /     keeps E[pre-activation^2] exactly
-                                fan_in
-    ==========================  ================  ==========================================
+    leaky_relu (slope a)          scale 2/(1+a^2)   He et al. (2015), eq. 15
+    selu                          lecun_normal      Klambauer et al. (2017): self-normalising
+                                                    needs Var(w) = 1/fan_in
+    any other callable phi        gain(phi)^2 /     keeps E[pre-activation^2] exactly
+                                  fan_in
+    ============================  ================  ==========================================
 
     jax's own functions count as their names (``jax.nn.relu`` as ``"relu"``,
     ``jax.nn.gelu`` as ``"gelu_tanh"``, ``jax.nn.softmax`` as ``"softmax"``).

@@ -590,7 +590,7 @@ def uniform(a: float = 0.0, b: float = 1.0, *, dtype: DTypeLike | None = None) -
       0.333333
 
     References:
-      torch.nn.init.uniform_.
+      ``torch.nn.init.uniform_``.
     """
     name = _name("uniform")
     lo = validation.real_scalar(name, "a", a)
@@ -619,7 +619,7 @@ def normal(mean: float = 0.0, std: float = 1.0, *, dtype: DTypeLike | None = Non
       0.25
 
     References:
-      torch.nn.init.normal_.
+      ``torch.nn.init.normal_``.
     """
     name = _name("normal")
     return TorchNormal(
@@ -662,7 +662,7 @@ def trunc_normal(
       (0.0, 2.0)
 
     References:
-      torch.nn.init.trunc_normal_; Johnson, Kotz & Balakrishnan (1994),
+      ``torch.nn.init.trunc_normal_``; Johnson, Kotz & Balakrishnan (1994),
       Continuous Univariate Distributions, vol. 1, section 10.1.
     """
     name = _name("trunc_normal")
@@ -719,7 +719,7 @@ def constant(val: float, *, dtype: DTypeLike | None = None) -> Constant:
       (1.0, 0.0)
 
     References:
-      torch.nn.init.constant_, zeros_, ones_.
+      ``torch.nn.init.constant_``, ``zeros_``, ``ones_``.
     """
     return _fill("constant", val, dtype)
 
@@ -757,7 +757,7 @@ def eye(*, layout: str = "flax", dtype: DTypeLike | None = None) -> TorchEye:
              [0., 1., 0.]], dtype=float32)
 
     References:
-      torch.nn.init.eye_.
+      ``torch.nn.init.eye_``.
     """
     name = _name("eye")
     return TorchEye(layout=_layout(name, layout), dtype=_dtype(name, dtype), name=name)
@@ -790,7 +790,7 @@ def dirac(groups: int = 1, *, layout: str = "flax", dtype: DTypeLike | None = No
              [0., 1.]], dtype=float32)
 
     References:
-      torch.nn.init.dirac_.
+      ``torch.nn.init.dirac_``.
     """
     name = _name("dirac")
     return Dirac(
