@@ -130,42 +130,52 @@ def _draw_normal(
     return _finish(z, c(std), c(mean), c(-np.inf), c(np.inf), dtype)
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _UniformOrNormal(InitializerBase):
+    """U[a, b) or N(a, b^2), whose parameters may depend on the shape: ``_parameters(shape)``."""
+
+    def _parameters(self, shape: tuple[int, ...]) -> tuple[str, float, float]:
+        """``("uniform", low, high)`` or ``("normal", mean, std)``."""
+        raise NotImplementedError
+
+    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+        kind, a, b = self._parameters(shape)
+        draw = _draw_uniform if kind == "uniform" else _draw_normal
+        return draw(key, shape, dtype, a, b, out_sharding)
+
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
+        kind, a, b = self._parameters(shape)
+        return laws.uniform_moments(a, b) if kind == "uniform" else laws.normal_moments(a, b)
+
+    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
+        kind, a, b = self._parameters(shape)
+        return densities.uniform(a, b) if kind == "uniform" else densities.normal(a, b)
+
+
 # ---------------------------------------------------------------------------
 # Fixed laws: uniform, normal, trunc_normal (constant is jinit's Constant)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchUniform(InitializerBase):
+class TorchUniform(_UniformOrNormal):
     """U[low, high) (torch's ``uniform_(a=low, b=high)``)."""
 
     low: float = 0.0
     high: float = 1.0
 
-    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        return _draw_uniform(key, shape, dtype, self.low, self.high, out_sharding)
-
-    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
-        return laws.uniform_moments(self.low, self.high)
-
-    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
-        return densities.uniform(self.low, self.high)
+    def _parameters(self, shape: tuple[int, ...]) -> tuple[str, float, float]:
+        return "uniform", self.low, self.high
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchNormal(InitializerBase):
+class TorchNormal(_UniformOrNormal):
     """N(mean, std^2) (torch's ``normal_``)."""
 
     mean: float = 0.0
     std: float = 1.0
 
-    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        return _draw_normal(key, shape, dtype, self.mean, self.std, out_sharding)
-
-    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
-        return laws.normal_moments(self.mean, self.std)
-
-    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
-        return densities.normal(self.mean, self.std)
+    def _parameters(self, shape: tuple[int, ...]) -> tuple[str, float, float]:
+        return "normal", self.mean, self.std
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -215,7 +225,7 @@ class TruncNormal(InitializerBase):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TorchVarianceScaling(InitializerBase):
+class TorchVarianceScaling(_UniformOrNormal):
     """``std = gain / sqrt(n)`` with torch's fans for ``layout``; uniform or plain normal.
 
     ``n`` is fan_in, fan_out, or (fan_in + fan_out) / 2 for ``mode="fan_avg"``
@@ -253,22 +263,11 @@ class TorchVarianceScaling(InitializerBase):
         """The uniform law's bound ``sqrt(3) * std``."""
         return math.sqrt(3.0) * self.std(shape)
 
-    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
+    def _parameters(self, shape: tuple[int, ...]) -> tuple[str, float, float]:
         if self.distribution == "uniform":
             b = self.bound(shape)
-            return _draw_uniform(key, shape, dtype, -b, b, out_sharding)
-        return _draw_normal(key, shape, dtype, 0.0, self.std(shape), out_sharding)
-
-    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
-        if self.distribution == "uniform":
-            b = self.bound(shape)
-            return laws.uniform_moments(-b, b)
-        return laws.normal_moments(0.0, self.std(shape))
-
-    def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
-        if self.distribution == "uniform":
-            return densities.uniform(-self.bound(shape), self.bound(shape))
-        return densities.normal(0.0, self.std(shape))
+            return "uniform", -b, b
+        return "normal", 0.0, self.std(shape)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -288,7 +287,7 @@ class ConvWeight(TorchVarianceScaling):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class LayerBias(InitializerBase):
+class LayerBias(_UniformOrNormal):
     """``nn.Linear``/``nn.Conv*d``'s bias: U(+-1/sqrt(fan_in)), fan_in of the WEIGHT; 0 for fan_in 0."""
 
     fan_in: int = 1
@@ -297,16 +296,14 @@ class LayerBias(InitializerBase):
     def bound(self) -> float:
         return 1.0 / math.sqrt(self.fan_in) if self.fan_in > 0 else 0.0
 
-    def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
-        return _draw_uniform(key, shape, dtype, -self.bound, self.bound, out_sharding)
+    def _parameters(self, shape: tuple[int, ...]) -> tuple[str, float, float]:
+        return "uniform", -self.bound, self.bound
 
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments:
-        if self.bound == 0.0:
-            return laws.constant_moments(0.0)
-        return laws.uniform_moments(-self.bound, self.bound)
+        return laws.constant_moments(0.0) if self.bound == 0.0 else super()._law(shape, dtype)
 
     def _density(self, shape: tuple[int, ...], dtype: np.dtype | None) -> densities.Density:
-        return densities.point_mass(0.0) if self.bound == 0.0 else densities.uniform(-self.bound, self.bound)
+        return densities.point_mass(0.0) if self.bound == 0.0 else super()._density(shape, dtype)
 
 
 # ---------------------------------------------------------------------------
