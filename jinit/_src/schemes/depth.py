@@ -85,13 +85,12 @@ def fixup_scale(num_branches: int, layers_per_branch: int) -> float:
       Zhang, Dauphin & Ma (2019), Fixup initialization: residual learning
       without normalization, arXiv:1901.09321.
     """
-    name = "fixup_scale"
+    return _fixup_scale("fixup_scale", num_branches, layers_per_branch)
+
+
+def _fixup_scale(name: str, num_branches: int, layers_per_branch: int) -> float:
     big_l = validation.integer(name, "num_branches", num_branches, minimum=1)
     m = validation.integer(name, "layers_per_branch", layers_per_branch, minimum=2)
-    return _fixup_scale(big_l, m)
-
-
-def _fixup_scale(big_l: int, m: int) -> float:
     return float(big_l ** (-1.0 / (2 * m - 2)))
 
 
@@ -141,9 +140,7 @@ def fixup(
       without normalization, arXiv:1901.09321.
     """
     name = "fixup"
-    big_l = validation.integer(name, "num_branches", num_branches, minimum=1)
-    m = validation.integer(name, "layers_per_branch", layers_per_branch, minimum=2)
-    scale = 2.0 * _fixup_scale(big_l, m) ** 2
+    scale = 2.0 * _fixup_scale(name, num_branches, layers_per_branch) ** 2
     return variance_scaling._build(name, scale, mode, "normal", in_axis, out_axis, batch_axis, dtype)
 
 
@@ -177,16 +174,16 @@ def t_fixup_scale(part: str, num_layers: int) -> float:
       Huang, Perez, Ba & Volkovs (2020), Improving transformer optimization
       through better initialization, ICML; code: layer6ai-labs/T-Fixup.
     """
-    name = "t_fixup_scale"
+    return _t_fixup_scale("t_fixup_scale", part, num_layers)[1]
+
+
+def _t_fixup_scale(name: str, part: str, num_layers: int) -> tuple[str, float]:
+    """(the part, checked; its factor)."""
     which = validation.choice(name, "part", part, T_FIXUP_PARTS)
     n = validation.integer(name, "num_layers", num_layers, minimum=1)
-    return _t_fixup_scale(which, n)
-
-
-def _t_fixup_scale(part: str, n: int) -> float:
-    if part == "encoder":
-        return T_FIXUP_ENCODER * n**-0.25
-    return float((9 * n) ** -0.25)
+    if which == "encoder":
+        return which, T_FIXUP_ENCODER * n**-0.25
+    return which, float((9 * n) ** -0.25)
 
 
 def t_fixup(
@@ -237,9 +234,7 @@ def t_fixup(
       through better initialization, ICML.
     """
     name = "t_fixup"
-    which = validation.choice(name, "part", part, T_FIXUP_PARTS)
-    n = validation.integer(name, "num_layers", num_layers, minimum=1)
-    gain = _t_fixup_scale(which, n)
+    which, gain = _t_fixup_scale(name, part, num_layers)
     if which == "embedding":
         mode, distribution, default_in, default_out = "fan_in", "normal", -1, -2
     else:
@@ -291,11 +286,16 @@ def deepnorm_constants(encoder_layers: int = 0, decoder_layers: int = 0) -> dict
       transformers to 1,000 layers, arXiv:2203.00555.
     """
     name = "deepnorm_constants"
-    n = validation.integer(name, "encoder_layers", encoder_layers, minimum=0)
-    m = validation.integer(name, "decoder_layers", decoder_layers, minimum=0)
+    n, m = _layers(name, encoder_layers, decoder_layers)
     if n == 0 and m == 0:
         raise ValueError(validation.error(name, "needs `encoder_layers` or `decoder_layers` positive; got both 0."))
     return _deepnorm_constants(n, m)
+
+
+def _layers(name: str, encoder_layers: int, decoder_layers: int) -> tuple[int, int]:
+    n = validation.integer(name, "encoder_layers", encoder_layers, minimum=0)
+    m = validation.integer(name, "decoder_layers", decoder_layers, minimum=0)
+    return n, m
 
 
 def _deepnorm_constants(n: int, m: int) -> dict[str, float | None]:
@@ -360,8 +360,7 @@ def deepnorm(
     """
     name = "deepnorm"
     which = validation.choice(name, "part", part, ("encoder", "decoder"))
-    n = validation.integer(name, "encoder_layers", encoder_layers, minimum=0)
-    m = validation.integer(name, "decoder_layers", decoder_layers, minimum=0)
+    n, m = _layers(name, encoder_layers, decoder_layers)
     if (which == "encoder" and n == 0) or (which == "decoder" and m == 0):
         raise ValueError(
             validation.error(
