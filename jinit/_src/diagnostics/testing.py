@@ -80,12 +80,7 @@ def _scheme_name(init: Any) -> str:
 
 
 def check_moments(
-    init: Initializer,
-    shape: Shape,
-    *,
-    key: jax.Array,
-    dtype: DTypeLike | None = None,
-    n_sigma: float = 6.0,
+    init: Initializer, shape: Shape, *, key: jax.Array, dtype: DTypeLike | None = None, n_sigma: float = 6.0
 ) -> LawCheck:
     """Draw once and compare mean, variance, bounds and kurtosis with ``init.moments``."""
     moments_fn = getattr(init, "moments", None)
@@ -150,12 +145,7 @@ def check_moments(
 
 
 def assert_moments(
-    init: Initializer,
-    shape: Shape,
-    *,
-    key: jax.Array,
-    dtype: DTypeLike | None = None,
-    n_sigma: float = 6.0,
+    init: Initializer, shape: Shape, *, key: jax.Array, dtype: DTypeLike | None = None, n_sigma: float = 6.0
 ) -> LawCheck:
     """Assert that draws of ``init`` have the law ``init.moments`` states.
 
