@@ -32,20 +32,6 @@ from jinit._src.tree.rules import Rules as Rules
 from jinit._src.tree.rules import context_rule as context_rule
 from jinit._src.tree.torch_defaults import torch_defaults as torch_defaults
 
-__all__ = [
-    "ContextRule",
-    "Rule",
-    "Rules",
-    "compare",
-    "context_rule",
-    "ensemble_init",
-    "ensemble_member",
-    "leaf_key",
-    "lsuv",
-    "materialize",
-    "reinit",
-    "summary",
-    "torch_defaults",
-    "torch_layout",
-    "with_fans",
-]
+__all__ = ["compare", "ensemble_init", "ensemble_member", "lsuv", "materialize", "reinit", "summary"]
+# jinit.tree's rule helpers, as they are
+__all__ += ["ContextRule", "Rule", "Rules", "context_rule", "leaf_key", "torch_defaults", "torch_layout", "with_fans"]
