@@ -101,24 +101,31 @@ with plt.style.context(jinit.plot.STYLE):
     plt.show()
 
 # %% [markdown]
-# How many tests is that? One chi-square test per panel, each on its own key:
-# as many independent tests as panels. They are not as many distinct laws:
-# some catalog entries draw the same law on the same shape (an alias, or a
-# torch name equal to a jax one), and those panels test it again on fresh
-# draws. Under the formula, |z| >= 6 has probability about 2e-9 per test, so
-# the grid as a whole would raise a false alarm with probability about
+# How many tests is that? Fewer than panels. A scheme that ignores its key
+# (zeros, ones, identities, ZerO, IRNN, ...) is not drawn at random: its panel
+# is an exact check that each value has the share the formula gives (the
+# statistic is 0, hence z = -1.65 in every such title), not a statistical
+# test. Each random scheme's panel is one chi-square test on its own key, so
+# those tests are independent of each other; some of them draw the same law on
+# the same shape (an alias, or a torch name equal to a jax one) and test it
+# again on fresh draws. Under the formula, |z| >= 6 has probability about
+# 2e-9 per test, so the grid would raise a false alarm with probability about
 # (number of tests) x 2e-9: a loose bar that catches a wrong family, scale or
 # support, not a small bias (the test suite's moment checks, with tolerances
 # from the sampling distribution, are sharper).
 
 # %%
-laws = {(repr(jinit.catalog.get(name).make()), shape) for name, shape, _, _ in rows}
 key_data = {tuple(np.asarray(jax.random.key_data(k)).tolist()) for k in keys}
 assert len(key_data) == len(fits) == len(rows)  # one key per panel, all different
+random_rows = [(name, shape) for name, shape, _, _ in rows if jinit.catalog.get(name).random]
+exact = [name for name, _, _, _ in rows if not jinit.catalog.get(name).random]
+laws = {(repr(jinit.catalog.get(name).make()), shape) for name, shape in random_rows}
+assert all(fits[name].statistic == 0.0 for name in exact)  # the exact checks: every share as the formula says
 print(
-    f"{len(fits)} panels: {len(fits)} independent chi-square tests, of {len(laws)} distinct (initializer, shape) "
-    "pairs (some of which draw the same law)"
+    f"{len(rows)} panels: {len(random_rows)} independent chi-square tests (random schemes, "
+    f"{len(laws)} distinct initializer and shape pairs) and {len(exact)} exact checks of deterministic schemes"
 )
+
 
 # %% [markdown]
 # Every histogram follows its formula: the chi-square z of each scheme is

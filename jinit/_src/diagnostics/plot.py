@@ -384,7 +384,7 @@ def histogram(
             weights=np.full(cont.size, 1.0 / (x.size * (edges[1] - edges[0]))),
             color=bar,
             alpha=0.75,
-            label=f"draws ({x.size})",
+            label="draws",
         )
         grid = np.linspace(edges[0], edges[-1], 801)
         ax.plot(grid, d.pdf(grid), color=formula, lw=1.5, label="formula")
