@@ -134,3 +134,18 @@ def test_errors(key: jax.Array) -> None:
         jinit.mimetic("vo", num_heads=4, head_dim=16)(key, 32)
     with pytest.raises(ValueError, match=r"needs 1 <= head_dim .* got d_model=8, num_heads=16, head_dim=0"):
         jinit.mimetic("qk", num_heads=16)(key, 8)
+
+
+@pytest.mark.parametrize(
+    ("alpha", "dtype", "what"),
+    [(1e39, jnp.float32, "the target"), (1e10, jnp.float16, "the kernels"), (1e38, jnp.bfloat16, "the target")],
+)
+def test_kernels_beyond_the_dtype_are_refused(alpha, dtype, what):
+    """Before this check, alpha=1e39 gave all-NaN kernels and alpha=1e10 in float16 gave inf."""
+    with pytest.raises(ValueError, match=rf"jinit\.mimetic: {what} .* beyond the largest finite"):
+        jinit.attention.mimetic(alpha=alpha)(jax.random.key(0), 8, dtype)
+
+
+def test_large_alpha_within_range_is_finite():
+    q, k = jinit.attention.mimetic(alpha=1e6)(jax.random.key(0), 8, jnp.float16)
+    assert bool(jnp.isfinite(q).all()) and bool(jnp.isfinite(k).all())

@@ -37,6 +37,9 @@ from jinit._src.schemes.orthogonal import compute_dtype
 CIRCUITS = ("qk", "vo")
 # The paper's values for ViTs (Trockman & Kolter 2023, section 4).
 DEFAULTS = {"qk": (0.7, 0.7), "vo": (0.4, 0.4)}
+# How many standard deviations of the noise Z the range check allows for (a normal draw beyond 9 sigma has
+# probability 2e-19 per entry: none in any array that fits in memory).
+REACH = 9.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -79,11 +82,35 @@ class Mimetic:
             )
         return d, self.num_heads, k
 
+    def _check_range(self, d: int, cdt: Any, out_dtype: Any) -> None:
+        """Refuse a target or kernels beyond the dtypes' range (they would come out inf or NaN).
+
+        The target's entries reach about ``|beta| + REACH alpha / sqrt(d)``; its largest singular value is at
+        most ``d`` times that (a bound on the Frobenius norm), and each kernel entry at most the square root of it.
+        """
+        reach = abs(self.beta) + REACH * abs(self.alpha) / math.sqrt(d)
+        for what, need, dt in (
+            ("the target alpha Z + beta I (entries and SVD)", d * reach, cdt),
+            ("the kernels (square roots of the singular values)", math.sqrt(d * reach), out_dtype),
+        ):
+            top = float(jnp.finfo(dt).max)
+            if not need < top:
+                raise ValueError(
+                    validation.error(
+                        "mimetic",
+                        f"{what} would reach about {need:.3g}, beyond the largest finite {np.dtype(dt).name} "
+                        f"({top:.3g}); use a smaller alpha or beta or a wider dtype; got alpha={self.alpha}, "
+                        f"beta={self.beta}, d_model={d}.",
+                    )
+                )
+
     def target(self, key: jax.Array, d_model: int, dtype: DTypeLike | None = None) -> jax.Array:
         """The matrices factored: ``(heads, d, d)`` for qk, ``(d, d)`` for vo (float32 or float64)."""
         d, h, _ = self._dims(d_model)
         validation.key("mimetic", key)
-        cdt = compute_dtype(validation.dtype("mimetic", self.dtype if dtype is None else dtype, validation.FLOAT_KINDS))
+        out_dtype = validation.dtype("mimetic", self.dtype if dtype is None else dtype, validation.FLOAT_KINDS)
+        cdt = compute_dtype(out_dtype)
+        self._check_range(d, cdt, out_dtype)
         shape = (h, d, d) if self.circuit == "qk" else (d, d)
         z = sampling.normal(key, shape, cdt) * np.asarray(1.0 / math.sqrt(d), cdt)
         eye = jnp.eye(d, dtype=cdt).reshape((1,) * (len(shape) - 2) + (d, d))
