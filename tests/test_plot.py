@@ -389,3 +389,22 @@ def test_headless_backend_is_agg():
     out = _run_python(code, env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().lower() == "agg"
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: jinit.plot.save(1, "f.png"), TypeError, r"jinit\.plot\.save: `fig` must be a matplotlib Figure"),
+        (lambda: jinit.plot.propagation(1), TypeError, r"jinit\.plot\.propagation: `result` must be what jinit"),
+        (lambda: jinit.plot.depth_profile("x"), TypeError, r"jinit\.plot\.depth_profile: `result` must be"),
+        (lambda: jinit.plot.histogram(jinit.he_normal(), ax=1), TypeError, r"jinit\.plot\.histogram: `ax` must be"),
+        (lambda: jinit.plot.length_map("relu", q_max=-1.0), ValueError, r"jinit\.plot\.length_map: `q_max` must be"),
+        (lambda: jinit.plot.length_map("relu", (1.0, math.nan)), ValueError, r"`weight_variances` must be finite"),
+        (lambda: jinit.plot.chi1_map("relu", (), (0.0,)), ValueError, r"`weight_variances` needs 1 to 10000"),
+        (lambda: jinit.plot.chi1_map("relu", edge_points=1), ValueError, r"`edge_points` must be at least 2"),
+        (lambda: jinit.plot.shared_legend(None), TypeError, r"jinit\.plot\.shared_legend: `fig` must be"),
+    ],
+)
+def test_bad_arguments_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

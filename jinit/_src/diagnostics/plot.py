@@ -269,6 +269,9 @@ def save(fig: Figure, path: str | os.PathLike[str], *, dpi: float = 200.0) -> Pa
       >>> out.read_text()[:5]
       '<?xml'
     """
+    _figure("plot.save", fig)
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(validation.error("plot.save", f"`path` must be a str or path; got {path!r:.60}."))
     out = Path(path)
     suffix = out.suffix.lower()
     if suffix not in (".png", ".svg", ".pdf"):
@@ -297,6 +300,7 @@ def shared_legend(fig: Figure, *, loc: str = "outside lower center", ncols: int 
     Returns:
       The figure's legend, or None when no artist has a label.
     """
+    _figure("plot.shared_legend", fig)
     handles: dict[str, Any] = {}
     for ax in fig.axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -310,11 +314,25 @@ def shared_legend(fig: Figure, *, loc: str = "outside lower center", ncols: int 
     return fig.legend(list(handles.values()), list(handles), **options)
 
 
-def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0)) -> Axes:
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0), *, name: str = "plot") -> Axes:
     if ax is not None:
+        if not (hasattr(ax, "plot") and hasattr(ax, "figure")):
+            raise TypeError(validation.error(name, f"`ax` must be a matplotlib Axes or None; got {ax!r:.60}."))
         return ax
     _, new = pyplot().subplots(figsize=figsize, layout="constrained")
     return new
+
+
+def _figure(name: str, fig: Any) -> Figure:
+    if not (hasattr(fig, "savefig") and hasattr(fig, "axes")):
+        raise TypeError(validation.error(name, f"`fig` must be a matplotlib Figure; got {fig!r:.60}."))
+    return fig
+
+
+def _propagation(name: str, result: Any) -> Propagation:
+    if not isinstance(result, Propagation):
+        raise TypeError(validation.error(name, f"`result` must be what jinit.propagate returned; got {result!r:.60}."))
+    return result
 
 
 def _label(init: Any) -> str:
@@ -361,7 +379,7 @@ def histogram(
       >>> [line.get_label() for line in ax.lines][:1]
       ['formula']
     """
-    ax = _axes(ax)
+    ax = _axes(ax, name="plot.histogram")
     d = density(init, shape, dtype)
     k = jax.random.key(key) if isinstance(key, int) else key
     draws = np.asarray(init(k, shape, dtype))
@@ -458,8 +476,8 @@ def depth_profile(
       >>> [line.get_label() for line in ax.lines]
       ['he_normal', 'glorot_normal']
     """
-    band = result.band(quantity)
-    ax = _axes(ax)
+    band = _propagation("plot.depth_profile", result).band(quantity)
+    ax = _axes(ax, name="plot.depth_profile")
     if log is None:
         log = quantity in ("second_moment", "grad_norm", "backward_second_moment")
     layers = result.layers
@@ -561,7 +579,12 @@ def propagation(
       panel, ``fig.legends`` the shared legend.
     """
     plt = pyplot()
-    results = [result] if isinstance(result, Propagation) else list(result)
+    if isinstance(result, Propagation):
+        results = [result]
+    elif isinstance(result, Sequence) and not isinstance(result, str):
+        results = [_propagation("plot.propagation", r) for r in result]
+    else:
+        results = [_propagation("plot.propagation", result)]
     if not results:
         raise ValueError(validation.error("plot.propagation", "`result` needs at least one Propagation; got none."))
     many = len(results) > 1
@@ -638,8 +661,13 @@ def length_map(
       The axes: one curve per weight variance (labelled
       ``"$\sigma_w^2 = ...$"``), the identity, the fixed points.
     """
+    name = "plot.length_map"
+    weight_variances = _variances(name, "weight_variances", weight_variances)
+    bias_variance = validation.non_negative(name, "bias_variance", bias_variance)
+    q_max = validation.positive(name, "q_max", q_max)
+    points = validation.integer(name, "points", points, minimum=2, maximum=MAX_POINTS)
     mf = _mean_field()
-    ax = _axes(ax)
+    ax = _axes(ax, name=name)
     qs = np.linspace(0.0, q_max, points)
     for i, sw2 in enumerate(weight_variances):
         out = [mf.length_map(activation, sw2, bias_variance, float(q)) for q in qs]
@@ -658,6 +686,20 @@ def length_map(
     if legend:
         ax.legend(fontsize=8)
     return ax
+
+
+# The most points a curve or grid axis may have (each point solves a fixed point: about 6 ms).
+MAX_POINTS = 10_000
+
+
+def _variances(name: str, param: str, values: Any) -> np.ndarray:
+    """A non-empty 1-D float64 array of finite variances >= 0 (at most MAX_POINTS of them)."""
+    if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
+        raise TypeError(validation.error(name, f"`{param}` must be a sequence of variances; got {values!r:.60}."))
+    out = np.asarray([validation.non_negative(name, param, v) for v in np.ravel(np.asarray(values, dtype=object))])
+    if not 1 <= out.size <= MAX_POINTS:
+        raise ValueError(validation.error(name, f"`{param}` needs 1 to {MAX_POINTS} values; got {out.size}."))
+    return out
 
 
 def _act_name(activation: Any) -> str:
@@ -700,10 +742,16 @@ def chi1_map(
     pyplot()
     from matplotlib.colors import TwoSlopeNorm
 
+    name = "plot.chi1_map"
+    sw = (
+        np.linspace(0.5, 4.0, 64)
+        if weight_variances is None
+        else _variances(name, "weight_variances", weight_variances)
+    )
+    sb = np.linspace(0.0, 0.4, 33) if bias_variances is None else _variances(name, "bias_variances", bias_variances)
+    edge_points = validation.integer(name, "edge_points", edge_points, minimum=2, maximum=MAX_POINTS)
     mf = _mean_field()
-    ax = _axes(ax)
-    sw = np.linspace(0.5, 4.0, 64) if weight_variances is None else np.asarray(weight_variances, dtype=np.float64)
-    sb = np.linspace(0.0, 0.4, 33) if bias_variances is None else np.asarray(bias_variances, dtype=np.float64)
+    ax = _axes(ax, name=name)
     chi = np.full((sb.size, sw.size), np.nan)
     for i, b in enumerate(sb):
         for j, w in enumerate(sw):
