@@ -77,8 +77,8 @@ _SUBMODULES = (
     "plot",
     "lora",
     "ssm",
-    "interop",
     "recipes",
+    "interop",
 )
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
@@ -159,5 +159,5 @@ if TYPE_CHECKING:  # the same names for type checkers (tests/test_architecture.p
     from jinit import plot as plot
     from jinit import lora as lora
     from jinit import ssm as ssm
-    from jinit import interop as interop
     from jinit import recipes as recipes
+    from jinit import interop as interop
