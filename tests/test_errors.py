@@ -10,6 +10,7 @@ parameter in backticks, the bad value.
 from __future__ import annotations
 
 import inspect
+import math
 import re
 
 import jax
@@ -171,7 +172,6 @@ def test_rank_below_two_with_default_in_axis():
 @pytest.mark.parametrize(
     ("kwargs", "pattern"),
     [
-        ({"in_axis": -1}, r"`in_axis` and `out_axis` share an axis; got in_axis=\(2,\), out_axis=\(2,\) for shape="),
         ({"batch_axis": -2}, r"`in_axis` and `batch_axis` share an axis; got in_axis=\(1,\), batch_axis=\(1,\)"),
         (
             {"batch_axis": (0, 2)},
@@ -384,7 +384,7 @@ def test_delta_orthogonal_errors():
         r"got shape=\(3, 8, 4\)\.",
     ):
         jinit.delta_orthogonal()(KEY, (3, 8, 4))
-    for bad in (2, -3, True):
+    for bad in (2, -3):
         with raises(
             ValueError,
             rf"jinit\.delta_orthogonal: `column_axis` must index the \(in, out\) matrix \(-1 or -2\); got {bad!r}\.",
@@ -568,3 +568,168 @@ def test_truncated_normal_stddev_must_fit():
         r"jinit\.truncated_normal: `stddev` = 1e\+06 must lie within float16's range \[5\.96e-08, 6\.55e\+04\]",
     ):
         jinit.truncated_normal(1e6, None, -1e-3, 1e-3)(KEY, (3,), jnp.float16)
+
+
+# ---------------------------------------------------------------------------
+# Errors that point at the cause: a key where a hyperparameter belongs, a shape where the key belongs
+
+
+def _public(name: str):
+    """The public object of a catalog name (``torch.uniform`` -> ``jinit.torch.uniform``)."""
+    obj = jinit
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _takes_a_hyperparameter_first(factory) -> bool:
+    """A factory whose first parameter is a positional hyperparameter (not an initializer or activation)
+    and that needs at most two positional arguments: ``f(key, shape)`` (or ``f(key)``) reaches it."""
+    params = list(inspect.signature(factory).parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    return bool(positional) and positional[0].name not in ("init", "activation") and len(required) <= 2
+
+
+FACTORIES = [
+    e.name
+    for e in catalog.entries()
+    if not hasattr(_public(e.name), "moments") and _takes_a_hyperparameter_first(_public(e.name))
+]
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["typed", "legacy"])
+@pytest.mark.parametrize("name", FACTORIES)
+def test_a_key_where_a_hyperparameter_belongs(name: str, legacy: bool) -> None:
+    key = jax.random.key_data(KEY) if legacy else KEY
+    factory = _public(name)
+    params = inspect.signature(factory).parameters.values()
+    args = (key, (4, 4)) if sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in params) >= 2 else (key,)
+    with raises(
+        TypeError,
+        rf"jinit\.{re.escape(name)}: got a PRNG key where a hyperparameter belongs; build the initializer first: "
+        rf"jinit\.{re.escape(name)}\(\)\(key, shape\)\.$",
+    ):
+        factory(*args)
+
+
+def test_a_key_where_a_hyperparameter_belongs_the_issue_example() -> None:
+    assert {"he_normal", "normal", "constant", "orthogonal", "torch.uniform", "gpt2_residual"} <= set(FACTORIES)
+    with raises(TypeError, r"jinit\.he_normal: got a PRNG key where a hyperparameter belongs; build the initializer"):
+        jinit.he_normal(KEY, (4, 4))
+    with raises(TypeError, r"jinit\.stacked: got a PRNG key where a hyperparameter belongs"):
+        jinit.stacked(KEY, 4)
+    # Checked in every helper: a key passed by keyword is caught too.
+    with raises(TypeError, r"jinit\.variance_scaling: got a PRNG key where a hyperparameter belongs"):
+        jinit.variance_scaling(1.0, "fan_in", "normal", batch_axis=KEY)
+    with raises(TypeError, r"jinit\.fixup: got a PRNG key"):
+        jinit.fixup(16, 2, mode=KEY)
+
+
+@pytest.mark.parametrize("shape_type", [tuple, list])
+@pytest.mark.parametrize("entry", law_cases.entries(), ids=lambda e: e.name)
+def test_called_as_shape_dtype(entry, shape_type) -> None:
+    init = entry.make()
+    shape = shape_type((4, 8))
+    with raises(
+        TypeError,
+        rf"jinit\.{re.escape(init.name)}: the first argument must be a PRNG key; got shape=\(4, 8\)\. Haiku and "
+        r"keras call initializers as \(shape, dtype\): wrap it with jinit\.interop\.haiku\(init\) or "
+        r"jinit\.interop\.keras\(init\)\.$",
+    ):
+        init(shape, jnp.float32)
+
+
+def test_a_non_key_that_is_no_shape_keeps_the_key_message() -> None:
+    with raises(
+        TypeError, r"jinit\.normal: `key` must be a PRNG key \(jax\.random\.key\(seed\) or a uint32\[2\] key\); got 3\."
+    ):
+        jinit.normal()(3, (4,))
+    with raises(TypeError, r"jinit\.normal: `key` must be a PRNG key"):
+        jinit.normal()((4.0, 8.0), (4,))
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [np.array([4, 8]), jnp.array([4, 8]), (np.int64(4), np.int32(8)), [np.uint8(4), 8], np.array([4, 8], np.uint16)],
+    ids=["numpy", "jax", "numpy-scalars", "list-mixed", "uint16"],
+)
+def test_shape_as_an_integer_array_is_accepted_as_jax_accepts_it(shape) -> None:
+    for init in (jinit.he_normal(), jinit.orthogonal(), jinit.zeros, jinit.torch.kaiming_uniform()):
+        out = init(KEY, shape)
+        assert out.shape == (4, 8)
+        np.testing.assert_array_equal(np.asarray(out), np.asarray(init(KEY, (4, 8))))
+        assert init.moments(shape) == init.moments((4, 8))
+    # A 0-d integer array is a length, as an int is.
+    assert jinit.normal()(KEY, np.array(5)).shape == (5,)
+    np.testing.assert_array_equal(
+        np.asarray(jax.nn.initializers.he_normal()(KEY, np.array([4, 8]))), np.asarray(jinit.he_normal()(KEY, (4, 8)))
+    )
+
+
+def test_shape_arrays_that_are_not_shapes() -> None:
+    with raises(
+        TypeError,
+        r"jinit\.normal: `shape` must be a tuple of ints \(a static shape\); got shape=array\(\[4\., 8\.\]\)\.",
+    ):
+        jinit.normal()(KEY, np.array([4.0, 8.0]))
+    with raises(
+        TypeError,
+        r"jinit\.normal: `shape` must be a tuple of ints \(a static shape\); got shape=array\(\[\[4, 8\]\]\)\.",
+    ):
+        jinit.normal()(KEY, np.array([[4, 8]]))
+    with raises(ValueError, r"jinit\.normal: `shape` must not have negative sizes; got shape=\(4, -8\)\."):
+        jinit.normal()(KEY, np.array([4, -8]))
+    with raises(TypeError, r"jinit\.normal: `shape` must be a tuple of ints \(a static shape\); got shape=\w*Tracer"):
+        jax.jit(lambda s: jinit.normal()(KEY, s))(jnp.array([4, 8]))
+
+
+def test_delta_orthogonal_column_axis_array() -> None:
+    with raises(
+        TypeError, r"jinit\.delta_orthogonal: `column_axis` must be an int; got column_axis=array\(\[1, 2\]\)\."
+    ):
+        jinit.delta_orthogonal(column_axis=np.array([1, 2]))
+    with raises(TypeError, r"jinit\.delta_orthogonal: `column_axis` must be an int; got column_axis=True\."):
+        jinit.delta_orthogonal(column_axis=True)
+    # A one-element integer array is that int.
+    assert jinit.delta_orthogonal(column_axis=np.array(-2)) == jinit.delta_orthogonal(column_axis=-2)
+
+
+# ---------------------------------------------------------------------------
+# constant with an array value
+
+
+def test_constant_array_errors() -> None:
+    init = jinit.constant([1.0, 2.0, 3.0])
+    with raises(
+        ValueError, r"jinit\.constant: `value` of shape \(3,\) does not broadcast to the shape; got shape=\(2, 4\)\."
+    ):
+        init(KEY, (2, 4))
+    with raises(
+        ValueError, r"jinit\.constant: `value` of shape \(3,\) does not broadcast to the shape; got shape=\(\)\."
+    ):
+        init.moments(())
+    with raises(
+        TypeError,
+        r"jinit\.constant: `value` must be a real number or an array of them; got value=\[\[1\.0\], \[2\.0, 3\.0\]\]\.",
+    ):
+        jinit.constant([[1.0], [2.0, 3.0]])
+    with raises(
+        TypeError,
+        r"jinit\.constant: `value` must be a real number or an array of them; got an array of dtype complex128\.",
+    ):
+        jinit.constant(np.array([1 + 2j, 3]))
+    with raises(
+        TypeError, r"jinit\.constant: `value` must be a real number or an array of them; got an array of dtype bool\."
+    ):
+        jinit.constant([True, False])
+    with raises(
+        TypeError, r"jinit\.constant: `value` must be a real number or an array of them; got an array of dtype <U1\."
+    ):
+        jinit.constant(["a"])
+    with raises(ValueError, r"jinit\.constant: `value` must be finite; got value=\[1\.0, inf\]\."):
+        jinit.constant([1.0, math.inf])
+    with raises(TypeError, r"jinit\.constant: `value` must be concrete, not a traced value; got \w*Tracer"):
+        jax.jit(lambda v: jinit.constant(v)(KEY, (3,)))(jnp.ones(3))
+    with raises(ValueError, r"jinit\.constant: draws reach 1e\+05, beyond the largest finite float16"):
+        jinit.constant([1.0, -1e5])(KEY, (2,), jnp.float16)

@@ -488,3 +488,97 @@ def test_axes_validation():
         jinit.he_normal(in_axis=True)
     with pytest.raises(ValueError, match=r"^jinit\.he_normal: `in_axis` must not repeat an axis"):
         jinit.he_normal(in_axis=(0, 0), out_axis=1)
+
+
+# ---------------------------------------------------------------------------
+# Overlapping in_axis/out_axis (Flax's embedding default spelled the jax way): jax's fans and values.
+
+OVERLAPS = [
+    ((1000, 64), {"out_axis": 0}, 64, 64),  # (vocab, features), in_axis=-2 and out_axis=0 both the vocab
+    ((16, 8), {"in_axis": -1, "out_axis": -1}, 16, 16),
+    ((3, 4, 5), {"in_axis": (0, 1), "out_axis": (1, 2)}, 3, 5),
+    ((2, 3, 4, 6), {"in_axis": (0, 1, 2, 3), "out_axis": (2, 3)}, 6, 1),
+    ((4, 8, 16), {"in_axis": (1, 2), "out_axis": 2, "batch_axis": 0}, 8, 1),
+]
+
+
+@pytest.mark.parametrize(("shape", "axes", "fan_in", "fan_out"), OVERLAPS, ids=lambda v: str(v))
+def test_overlapping_in_and_out_axes_as_jax(shape, axes, fan_in, fan_out):
+    key = jax.random.key(62)
+    for mode in MODES:
+        for dist in DISTRIBUTIONS:
+            ours, theirs = jinit.variance_scaling(1.3, mode, dist, **axes), J.variance_scaling(1.3, mode, dist, **axes)
+            n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}.get(
+                mode, math.sqrt(fan_in * fan_out)
+            )
+            assert ours.variance(shape) == pytest.approx(1.3 / n, rel=1e-12)
+            assert ours.moments(shape).variance == pytest.approx(1.3 / n, rel=1e-12)
+            assert_parity({"o": ours(key, shape)}, {"o": theirs(key, shape)}, {"o": (ours, theirs)}, shape, jnp.float32)
+
+
+def test_flax_embedding_default_spelled_the_jax_way():
+    # flax.linen.Embed / nnx.Embed default: variance_scaling(1.0, "fan_in", "normal", out_axis=0) on (vocab, features).
+    key, shape = jax.random.key(63), (512, 32)
+    ours = jinit.variance_scaling(1.0, "fan_in", "normal", out_axis=0)
+    theirs = J.variance_scaling(1.0, "fan_in", "normal", out_axis=0)
+    assert ours.variance(shape) == 1.0 / 32  # fan_in = features
+    assert ours.moments(shape).variance == pytest.approx(1.0 / 32, rel=1e-15)
+    for dtype in DTYPES:
+        assert_parity(
+            {"e": ours(key, shape, dtype)}, {"e": theirs(key, shape, dtype)}, {"e": (ours, theirs)}, shape, dtype
+        )
+    jinit.testing.assert_moments(ours, shape, key=key)
+
+
+def test_batch_axis_shared_with_a_fan_is_refused():
+    # jax divides the shared axis out twice: fan_out = 8 * 16 / 4 = 32 for the (4, 8, 16) stack below, a
+    # count of no inputs or outputs. An axis cannot be both an independent slice and a fan axis.
+    key, shape = jax.random.key(64), (4, 8, 16)
+    w = J.variance_scaling(1.0, "fan_out", "normal", in_axis=0, out_axis=-1, batch_axis=0)(key, shape)
+    chex.assert_shape(w, shape)
+    with pytest.raises(ValueError, match=r"^jinit\.variance_scaling: `in_axis` and `batch_axis` share an axis"):
+        jinit.variance_scaling(1.0, "fan_out", "normal", in_axis=0, out_axis=-1, batch_axis=0)(key, shape)
+
+
+# ---------------------------------------------------------------------------
+# constant with an array value, and shapes given as integer arrays: accepted, as jax accepts them.
+
+
+@pytest.mark.parametrize("dtype", [*DTYPES, jnp.complex64], ids=lambda d: jnp.dtype(d).name)
+def test_constant_array_values_as_jax(dtype):
+    key = jax.random.key(65)
+    values = [
+        (np.array([0.1, -0.7, 1 / 3]), (2, 3)),
+        (jnp.array([0.1, -0.7, 1 / 3], jnp.float32), (4, 3)),
+        (np.array([[1.5], [-2.25]], np.float32), (2, 5)),
+        (np.arange(6).reshape(2, 3), (4, 2, 3)),
+        (np.array([2.5]), (3, 3)),
+    ]
+    for value, shape in values:
+        ours, theirs = jinit.constant(value)(key, shape, dtype), J.constant(value)(key, shape, dtype)
+        chex.assert_type(ours, theirs.dtype)
+        np.testing.assert_array_equal(np.asarray(ours, np.complex128), np.asarray(theirs, np.complex128))
+    # jax refuses a list (jnp.full needs an array); jinit takes it, as haiku and keras pass them.
+    with pytest.raises(TypeError, match="full requires ndarray or scalar arguments"):
+        J.constant([0.1, 0.2])(key, (2, 2), dtype)
+    np.testing.assert_array_equal(
+        np.asarray(jinit.constant([0.1, 0.2])(key, (2, 2), dtype), np.complex128),
+        np.asarray(J.constant(np.array([0.1, 0.2]))(key, (2, 2), dtype), np.complex128),
+    )
+
+
+def test_constant_array_is_a_value():
+    a = jinit.constant(np.array([1.0, 2.0, 3.0], np.float32))
+    b = jinit.constant([1, 2, 3])
+    assert a == b and hash(a) == hash(b)
+    assert a != jinit.constant([[1.0, 2.0, 3.0]])  # another shape broadcasts differently
+    assert a != jinit.constant([1.0, 2.0, 4.0])
+    import pickle
+
+    assert pickle.loads(pickle.dumps(a)) == a
+    # Not identically distributed: no law; all entries equal: the number's law.
+    assert a.moments((4, 3)) is None
+    assert jinit.constant([2.0, 2.0]).moments((3, 2)) == jinit.constant(2.0).moments((3, 2))
+    assert jinit.constant(np.full((1, 3), -0.5)).moments((2, 3)) == jinit.constant(-0.5).moments((2, 3))
+    # The fill of a jitted call: the key is ignored.
+    chex.assert_trees_all_equal(jax.jit(lambda k: a(k, (2, 3)))(jax.random.key(0)), jnp.array([[1.0, 2, 3]] * 2))

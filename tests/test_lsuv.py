@@ -145,3 +145,65 @@ def test_errors(digits: jax.Array) -> None:
 
     with pytest.raises(ValueError, match=r"jinit\.flax\.lsuv: `model` has no nnx\.Linear, nnx\.Conv"):
         jinit.flax.lsuv(NoLayers(), digits)
+
+
+def test_max_iter_is_capped(digits: jax.Array) -> None:
+    from jinit._src.flax.lsuv import MAX_ITER
+
+    assert MAX_ITER == 100  # the cap the docstring states
+    with pytest.raises(
+        ValueError, match=r"^jinit\.flax\.lsuv: `max_iter` must be at most 100; got max_iter=1000000000\."
+    ):
+        jinit.flax.lsuv(MLP(jnp.tanh), digits, max_iter=10**9, tol=1e-12)
+
+
+def test_stops_when_the_variance_stops_changing(digits: jax.Array) -> None:
+    """tol=1e-12 is below float32's resolution of Var(output): each layer stops once a rescaling no
+    longer moves it (by STALL_EPS epsilons), long before MAX_ITER, and says so."""
+    from jinit._src.flax.lsuv import MAX_ITER
+
+    class Small(nnx.Module):
+        def __init__(self) -> None:
+            rngs = nnx.Rngs(0)
+            self.a = nnx.Linear(64, 32, bias_init=nnx.initializers.normal(0.3), rngs=rngs)
+            self.b = nnx.Linear(32, 8, bias_init=nnx.initializers.normal(0.3), rngs=rngs)
+
+        def __call__(self, x):
+            return self.b(jnp.tanh(self.a(x)))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        new = jinit.flax.lsuv(Small(), digits, tol=1e-12, max_iter=MAX_ITER)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2, messages
+    for path, message in zip("ab", messages, strict=True):
+        match = re.match(
+            rf"jinit\.flax\.lsuv: layer '{path}' \(Linear\) has Var\(output\) = (\S+) after (\d+) rescalings, not "
+            r"within tol=1e-12 of 1 \(a rescaling no longer changes it: the dtype's resolution\)\.$",
+            message,
+        )
+        assert match, message
+        assert int(match.group(2)) < MAX_ITER
+        assert abs(float(match.group(1)) - 1.0) < 1e-5  # at float32's resolution of 1
+    h = new.a(digits)
+    assert abs(float(np.var(np.asarray(h, np.float64))) - 1.0) < 1e-5
+
+
+def test_zero_width_layer_and_empty_batch(digits: jax.Array) -> None:
+    def model(n_in: int, n_out: int) -> nnx.Module:
+        # jinit's kernel init: flax's default divides by the zero fan when building the layer.
+        return nnx.Sequential(nnx.Linear(n_in, n_out, kernel_init=jinit.lecun_normal(), rngs=nnx.Rngs(0)))
+
+    for n_in, n_out in ((64, 0), (0, 8)):
+        with pytest.raises(
+            ValueError,
+            match=rf"^jinit\.flax\.lsuv: layer 'layers/0' \(Linear\) has an empty kernel, so its output has no "
+            rf"variance to scale; got kernel shape=\({n_in}, {n_out}\)\.",
+        ):
+            jinit.flax.lsuv(model(n_in, n_out), digits[:, :n_in])
+    with pytest.raises(
+        ValueError,
+        match=r"^jinit\.flax\.lsuv: layer 'layers/0' \(Linear\) gives an empty output on `batch`, which has no "
+        r"variance; pass a non-empty batch; got output shapes \[\(0, 8\)\]\.",
+    ):
+        jinit.flax.lsuv(model(64, 8), digits[:0])

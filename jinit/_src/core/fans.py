@@ -4,6 +4,13 @@ jax/Flax layout is ``(*receptive, in, out)``: ``in_axis=-2``, ``out_axis=-1``.
 Axes in none of ``in_axis``, ``out_axis`` or ``batch_axis`` form the
 receptive field, which multiplies both fans. Products are exact integers, so
 zero-size dimensions give zero fans instead of a ZeroDivisionError.
+
+Equivalently, ``fan_in`` is the product of the axes outside ``out_axis`` and
+``batch_axis``, and ``fan_out`` that of the axes outside ``in_axis`` and
+``batch_axis``: jax's arithmetic (``prod(shape) / in / out / batch``) read
+as integers. This form also gives jax's fans where ``in_axis`` and
+``out_axis`` share an axis (Flax's embedding, ``out_axis=0`` with the default
+``in_axis=-2`` on ``(vocab, features)``: both fans are ``features``).
 """
 
 from __future__ import annotations
@@ -31,7 +38,44 @@ def compute_fans(
     out_axis: int | tuple[int, ...] = -1,
     batch_axis: int | tuple[int, ...] = (),
 ) -> tuple[int, int]:
-    """(fan_in, fan_out) of a kernel; receptive field counted into both."""
+    """(fan_in, fan_out) of a kernel whose axes are disjoint; receptive field counted into both."""
+    return _fans(name, shape, in_axis, out_axis, batch_axis, shared_in_out=False)
+
+
+def jax_fans(
+    name: str,
+    shape: Sequence[int],
+    in_axis: int | tuple[int, ...] = -2,
+    out_axis: int | tuple[int, ...] = -1,
+    batch_axis: int | tuple[int, ...] = (),
+) -> tuple[int, int]:
+    """(fan_in, fan_out) as jax computes them: :func:`compute_fans`, where ``in_axis`` and ``out_axis`` may share axes.
+
+    A shared axis counts in neither fan (see the module docstring).
+    Schemes that lay the inputs and outputs out as a matrix (spectral,
+    ``jinit.tree.with_fans``) use :func:`compute_fans`, which refuses it. An
+    axis shared with ``batch_axis`` is refused by both: an independent slice
+    cannot also be an input or an output, and jax's division counts it out
+    twice.
+    """
+    rank = len(shape)
+    if rank >= 2 or in_axis != -2:
+        ins = normalize_axes(name, "in_axis", in_axis, rank)
+        outs = normalize_axes(name, "out_axis", out_axis, rank)
+        if set(ins) & set(outs):
+            return _fans(name, shape, in_axis, out_axis, batch_axis, shared_in_out=True)
+    return compute_fans(name, shape, in_axis, out_axis, batch_axis)
+
+
+def _fans(
+    name: str,
+    shape: Sequence[int],
+    in_axis: int | tuple[int, ...],
+    out_axis: int | tuple[int, ...],
+    batch_axis: int | tuple[int, ...],
+    *,
+    shared_in_out: bool,
+) -> tuple[int, int]:
     rank = len(shape)
     if rank < 2 and in_axis == -2:
         raise ValueError(
@@ -49,16 +93,14 @@ def compute_fans(
         (ins, batch, "in_axis", "batch_axis"),
         (outs, batch, "out_axis", "batch_axis"),
     ):
-        if set(a) & set(b):
+        if set(a) & set(b) and not (shared_in_out and pb == "out_axis"):
             raise ValueError(
                 validation.error(
                     name, f"`{pa}` and `{pb}` share an axis; got {pa}={a!r}, {pb}={b!r} for shape={tuple(shape)!r}."
                 )
             )
-    used = set(ins) | set(outs) | set(batch)
-    receptive = math.prod(shape[i] for i in range(rank) if i not in used)
-    fan_in = math.prod(shape[i] for i in ins) * receptive
-    fan_out = math.prod(shape[i] for i in outs) * receptive
+    fan_in = math.prod(shape[i] for i in range(rank) if i not in outs and i not in batch)
+    fan_out = math.prod(shape[i] for i in range(rank) if i not in ins and i not in batch)
     return fan_in, fan_out
 
 

@@ -24,8 +24,36 @@ def error(name: str, message: str) -> str:
     return f"jinit.{name}: {message}"
 
 
+def is_key(value: Any) -> bool:
+    """Whether ``value`` is a PRNG key: a typed key, or a legacy ``uint32[2]`` array."""
+    dt = getattr(value, "dtype", None)
+    if dt is None or not isinstance(value, np.ndarray | jax.Array):
+        return False
+    if jax.dtypes.issubdtype(dt, jax.dtypes.prng_key):
+        return True
+    return np.dtype(dt) == np.uint32 and np.shape(value) == (2,)
+
+
+def not_a_key(name: str, value: Any) -> None:
+    """TypeError if a PRNG key was passed where a factory's hyperparameter belongs.
+
+    Called by every hyperparameter check below, so that ``jinit.he_normal(key,
+    shape)`` (the factory called as if it were the initializer) says so
+    instead of complaining about ``in_axis``.
+    """
+    if is_key(value):
+        raise TypeError(
+            error(
+                name,
+                f"got a PRNG key where a hyperparameter belongs; build the initializer first: "
+                f"jinit.{name}()(key, shape).",
+            )
+        )
+
+
 def real_scalar(name: str, param: str, value: Any) -> float:
     """A finite Python float from a real number (bool rejected)."""
+    not_a_key(name, value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
         raise TypeError(error(name, f"`{param}` must be a real number; got {value!r}."))
     if isinstance(value, np.ndarray | jax.Array):
@@ -74,6 +102,7 @@ def integer(name: str, param: str, value: Any, *, minimum: int | None = None, ma
     that are not one integer; ValueError outside the range, so a huge count
     (10**400) is refused here, not by an OverflowError deep in a formula.
     """
+    not_a_key(name, value)
     if isinstance(value, np.ndarray | jax.Array):
         # Before np.asarray, which raises TracerArrayConversionError on a tracer.
         if isinstance(value, jax.core.Tracer):
@@ -101,6 +130,7 @@ def _show_int(value: int) -> str:
 
 
 def choice(name: str, param: str, value: Any, choices: Iterable[str]) -> str:
+    not_a_key(name, value)
     options = tuple(choices)
     if not isinstance(value, str) or value not in options:
         listed = ", ".join(repr(c) for c in options)
@@ -110,6 +140,7 @@ def choice(name: str, param: str, value: Any, choices: Iterable[str]) -> str:
 
 def axes(name: str, param: str, value: Any) -> int | tuple[int, ...]:
     """An int, or a tuple of distinct ints (hashable, as jit needs)."""
+    not_a_key(name, value)
     if isinstance(value, bool):
         raise TypeError(error(name, f"`{param}` must be an int or a sequence of ints; got {value!r}."))
     if isinstance(value, numbers.Integral):
@@ -131,7 +162,12 @@ def as_tuple(value: int | tuple[int, ...]) -> tuple[int, ...]:
 
 
 def shape(name: str, value: Any) -> tuple[int, ...]:
-    """A tuple of non-negative Python ints."""
+    """A tuple of non-negative Python ints (from an int, a sequence of ints or a concrete integer array, as jax)."""
+    if isinstance(value, np.ndarray | jax.Array):
+        # Before np.asarray, which raises TracerArrayConversionError on a tracer.
+        if isinstance(value, jax.core.Tracer) or not jax.dtypes.issubdtype(value.dtype, np.integer) or value.ndim > 1:
+            raise TypeError(error(name, f"`shape` must be a tuple of ints (a static shape); got shape={value!r}."))
+        value = tuple(int(d) for d in np.atleast_1d(np.asarray(value)))
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value,)
     if not isinstance(value, Sequence) or isinstance(value, str):
@@ -161,6 +197,7 @@ def default_dtype(name: str, value: Any, kinds: tuple[str, ...] = INEXACT_KINDS)
     call. As a numpy dtype, ``jnp.float32`` and ``"float32"`` give equal,
     hashable initializers.
     """
+    not_a_key(name, value)
     return None if value is None else _checked_dtype(name, value, kinds)
 
 
@@ -176,8 +213,21 @@ def _checked_dtype(name: str, value: Any, kinds: tuple[str, ...]) -> np.dtype:
     return dt
 
 
-def key(name: str, value: Any) -> jax.Array:
-    """A typed PRNG key or a legacy uint32[2] key, returned unchanged."""
+def key(name: str, value: Any, *, initializer: bool = False) -> jax.Array:
+    """A typed PRNG key or a legacy uint32[2] key, returned unchanged.
+
+    With ``initializer=True`` (an initializer's first argument), a shape in
+    the key's place says how to call it from haiku or keras, which call
+    initializers as ``(shape, dtype)``.
+    """
+    if initializer and _looks_like_shape(value):
+        raise TypeError(
+            error(
+                name,
+                f"the first argument must be a PRNG key; got shape={tuple(value)!r}. Haiku and keras call "
+                f"initializers as (shape, dtype): wrap it with jinit.interop.haiku(init) or jinit.interop.keras(init).",
+            )
+        )
     dt = getattr(value, "dtype", None)
     if dt is not None and jax.dtypes.issubdtype(dt, jax.dtypes.prng_key):
         if np.ndim(value) != 0:
@@ -189,6 +239,12 @@ def key(name: str, value: Any) -> jax.Array:
         return value
     raise TypeError(
         error(name, f"`key` must be a PRNG key (jax.random.key(seed) or a uint32[2] key); got {_describe(value)}.")
+    )
+
+
+def _looks_like_shape(value: Any) -> bool:
+    return isinstance(value, tuple | list) and all(
+        isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in value
     )
 
 

@@ -6,8 +6,10 @@ Mishkin & Matas (2015), Algorithm 1:
    matrix (the kernel ``(*k, in, out)`` viewed as ``(prod(k) in, out)``);
 2. for each layer in forward order: run the data batch through the model,
    take the variance of the layer's output over all its entries, and divide
-   the kernel by its square root, until ``|Var(output) - 1| < tol`` or
-   ``max_iter`` rescalings.
+   the kernel by its square root, until ``|Var(output) - 1| < tol``, or
+   ``max_iter`` rescalings (at most ``MAX_ITER``), or until the variance
+   stops changing (by less than ``STALL_EPS`` machine epsilons, relative:
+   the dtype's resolution, which a tighter ``tol`` cannot beat).
 
 A layer that has not converged gets a warning naming it. Biases are left as
 they are (the paper's choice; with zero biases one rescaling is exact).
@@ -42,6 +44,12 @@ from jinit._src.core import validation
 from jinit._src.schemes.orthogonal import compute_dtype, orthogonal
 
 NAME = "flax.lsuv"
+#: The most rescalings per layer ``max_iter`` may ask for (the paper uses 10;
+#: each is a forward pass, and a linear layer converges in one).
+MAX_ITER = 100
+#: A rescaling that moves Var(output) by less than this many epsilons of the
+#: kernel's dtype, relative, has reached the dtype's resolution: the layer stops.
+STALL_EPS = 4
 #: Layer types whose kernel is ``(*kernel_size, in, out)``.
 LAYER_TYPES: tuple[type, ...] = (nnx.Linear, nnx.Conv, nnx.ConvTranspose)
 
@@ -74,7 +82,9 @@ def lsuv(
       model: a ``flax.nnx.Module``; called as ``model(batch)``. Not modified.
       batch: the data batch passed to the model.
       tol: tolerance on the output variance, positive (the paper's 0.1).
-      max_iter: rescalings per layer at most, at least 1 (the paper: 10).
+      max_iter: rescalings per layer at most, from 1 to ``MAX_ITER`` = 100
+        (the paper: 10). A layer also stops when a rescaling no longer
+        changes its output variance (the dtype's resolution).
       key: a PRNG key for fresh Haar-orthogonal kernels
         (``jinit.orthogonal``, one ``fold_in`` per layer in forward order);
         None orthonormalizes the model's own kernels instead (QR with the
@@ -85,7 +95,11 @@ def lsuv(
 
     Warns:
       LSUVWarning: naming each layer whose output variance is still off by
-      ``tol`` or more after ``max_iter`` rescalings (or is zero).
+      ``tol`` or more after its last rescaling (or is zero).
+
+    Raises:
+      ValueError: for a layer whose kernel or output on ``batch`` is empty
+        (a zero-width layer, or an empty batch): it has no variance.
 
     Examples:
       >>> import jax, jax.numpy as jnp, jinit.flax
@@ -103,18 +117,30 @@ def lsuv(
     if not isinstance(model, nnx.Module):
         raise TypeError(validation.error(NAME, f"`model` must be a flax.nnx.Module; got {type(model).__name__}."))
     tol = validation.positive(NAME, "tol", tol)
-    max_iter = validation.integer(NAME, "max_iter", max_iter, minimum=1)
+    max_iter = validation.integer(NAME, "max_iter", max_iter, minimum=1, maximum=MAX_ITER)
     if key is not None:
         key = validation.key(NAME, key)
 
     new = nnx.clone(model)
-    layers = {id(m): ("/".join(map(str, path)), m) for path, m in nnx.iter_modules(new) if isinstance(m, LAYER_TYPES)}
+    layers: dict[int, tuple[str, Any]] = {
+        id(m): ("/".join(map(str, path)), m) for path, m in nnx.iter_modules(new) if isinstance(m, LAYER_TYPES)
+    }
     if not layers:
         raise ValueError(
             validation.error(
                 NAME, f"`model` has no nnx.Linear, nnx.Conv or nnx.ConvTranspose layer; got {type(model).__name__}."
             )
         )
+    for path, layer in layers.values():
+        shape = tuple(layer.kernel.get_value().shape)
+        if math.prod(shape) == 0:
+            raise ValueError(
+                validation.error(
+                    NAME,
+                    f"layer {path!r} ({type(layer).__name__}) has an empty kernel, so its output has no variance "
+                    f"to scale; got kernel shape={shape!r}.",
+                )
+            )
     rest = jax.tree.map(lambda x: x, nnx.state(new, nnx.Not(nnx.Param)))
 
     def forward(stop_at: int | None = None) -> list[tuple[int, jax.Array]]:
@@ -132,25 +158,37 @@ def lsuv(
         _orthonormalize(layers[i][1], None if key is None else jax.random.fold_in(key, n))
     for i in order:
         path, layer = layers[i]
-        var = math.nan
+        eps = float(jnp.finfo(compute_dtype(layer.kernel.get_value().dtype)).eps)
+        var, previous, stalled, it = math.nan, math.nan, False, 0
         for it in range(max_iter + 1):
-            var = _variance([out for j, out in forward(stop_at=i) if j == i])
-            if abs(var - 1.0) < tol or var == 0.0 or not math.isfinite(var) or it == max_iter:
+            var = _variance(path, layer, [out for j, out in forward(stop_at=i) if j == i])
+            stalled = abs(var - previous) <= STALL_EPS * eps * abs(var)
+            if abs(var - 1.0) < tol or var == 0.0 or not math.isfinite(var) or stalled or it == max_iter:
                 break
+            previous = var
             kernel = layer.kernel.get_value()
             layer.kernel.set_value(kernel / np.asarray(math.sqrt(var), kernel.dtype))
         if not abs(var - 1.0) < tol:
+            why = " (a rescaling no longer changes it: the dtype's resolution)" if stalled else ""
             warnings.warn(
-                f"jinit.flax.lsuv: layer {path!r} ({type(layer).__name__}) has Var(output) = {var:.6g} after "
-                f"{max_iter} rescalings, not within tol={tol} of 1.",
+                f"jinit.flax.lsuv: layer {path!r} ({type(layer).__name__}) has Var(output) = {var:.15g} after "
+                f"{it} rescalings, not within tol={tol} of 1{why}.",
                 LSUVWarning,
                 stacklevel=2,
             )
     return new
 
 
-def _variance(outputs: list[jax.Array]) -> float:
-    flat = np.concatenate([np.asarray(o, np.float64).ravel() for o in outputs])
+def _variance(path: str, layer: Any, outputs: list[jax.Array]) -> float:
+    flat = np.concatenate([np.asarray(o, np.float64).ravel() for o in outputs]) if outputs else np.zeros(0)
+    if flat.size == 0:
+        raise ValueError(
+            validation.error(
+                NAME,
+                f"layer {path!r} ({type(layer).__name__}) gives an empty output on `batch`, which has no variance; "
+                f"pass a non-empty batch; got output shapes {[tuple(o.shape) for o in outputs]!r}.",
+            )
+        )
     return float(flat.var())
 
 

@@ -260,13 +260,15 @@ def delta_orthogonal(
       arXiv:1806.05393.
     """
     name = "delta_orthogonal"
-    if column_axis not in (-1, -2, 0, 1) or isinstance(column_axis, bool):
+    scale_ = validation.positive(name, "scale", scale)
+    axis = validation.integer(name, "column_axis", column_axis)
+    if axis not in (-1, -2, 0, 1):
         raise ValueError(
             validation.error(name, f"`column_axis` must index the (in, out) matrix (-1 or -2); got {column_axis!r}.")
         )
     return DeltaOrthogonal(
-        scale=validation.positive(name, "scale", scale),
-        column_axis=int(column_axis),
+        scale=scale_,
+        column_axis=axis,
         method=validation.choice(name, "method", method, METHODS),
         dtype=dtype,
         name=name,

@@ -29,6 +29,19 @@ class Stacked(InitializerBase):
     def _sample(self, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, out_sharding: Sharding) -> jax.Array:
         keys = jax.vmap(lambda i: sampling.fold_in(key, i))(jnp.arange(self.n, dtype=jnp.uint32))
         out = jax.vmap(lambda k: self.init(k, shape[1:], dtype))(keys)
+        got = np.dtype(out.dtype)
+        if got != dtype:
+            # An inner initializer that ignores `dtype` (a plain function drawing
+            # float32): its values rounded once to the dtype asked for. A complex
+            # draw cast to a real dtype would drop its imaginary part: refused.
+            if jnp.issubdtype(got, jnp.complexfloating) and not jnp.issubdtype(dtype, jnp.complexfloating):
+                raise ValueError(
+                    self._error(
+                        f"`init` returned {got.name} where {dtype.name} was asked; it must draw a real dtype "
+                        f"for a real one; got shape={shape!r}."
+                    )
+                )
+            out = out.astype(dtype)
         return shard_like(out, out_sharding)
 
     def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Moments | None:
@@ -46,7 +59,8 @@ def stacked(init: Initializer, n: int) -> Stacked:
     ``init(jax.random.fold_in(key, i), s)``: a stack of layers (for
     ``nn.scan`` or ensembles) where each layer has ``init``'s law for its own
     shape, unlike a plain call on ``(n, *s)``, which counts ``n`` into the
-    receptive field.
+    receptive field. The slices are returned in the dtype asked for, even
+    from an ``init`` that ignores its ``dtype`` argument.
 
     Args:
       init: any initializer.
@@ -58,6 +72,7 @@ def stacked(init: Initializer, n: int) -> Stacked:
       >>> init(jax.random.key(0), (4, 64, 64)).shape
       (4, 64, 64)
     """
+    validation.not_a_key("stacked", init)
     if not callable(init):
         raise TypeError(validation.error("stacked", f"`init` must be an initializer; got {init!r}."))
     n = validation.integer("stacked", "n", n, minimum=1)

@@ -48,11 +48,15 @@ class VarianceScaling(InitializerBase):
     kinds = validation.INEXACT_KINDS
 
     def _check(self, shape: tuple[int, ...]) -> None:
-        fans.compute_fans(self.name, shape, self.in_axis, self.out_axis, self.batch_axis)
+        self.fans(shape)
+
+    def fans(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        """(fan_in, fan_out) for this shape, jax's (``in_axis`` and ``out_axis`` may share axes)."""
+        return fans.jax_fans(self.name, shape, self.in_axis, self.out_axis, self.batch_axis)
 
     def variance(self, shape: tuple[int, ...]) -> float:
         """``scale / n`` for this shape (the target variance of one entry)."""
-        fan_in, fan_out = fans.compute_fans(self.name, shape, self.in_axis, self.out_axis, self.batch_axis)
+        fan_in, fan_out = self.fans(shape)
         return self.scale / fans.fan_denominator(self.mode, fan_in, fan_out)
 
     def _constants(self, shape: tuple[int, ...], dtype: np.dtype) -> tuple[tuple[str, float], ...]:
@@ -136,6 +140,10 @@ def variance_scaling(
     ``n`` is ``fan_in``, ``fan_out``, ``(fan_in + fan_out) / 2`` (``fan_avg``)
     or ``sqrt(fan_in * fan_out)`` (``fan_geo_avg``); axes in none of
     ``in_axis``, ``out_axis``, ``batch_axis`` are the receptive field.
+    ``in_axis`` and ``out_axis`` may share an axis, as in jax: it then counts
+    in neither fan (Flax's embedding default ``variance_scaling(1.0,
+    "fan_in", "normal", out_axis=0)`` on ``(vocab, features)`` has fan_in
+    ``features``).
 
     Args:
       scale: variance multiplier, positive and finite.
