@@ -193,20 +193,19 @@ def test_a_dtype_the_backend_cannot_hold_is_refused(name: str) -> None:
         jinit.zeros(KEY, (0, 8), dt)  # even empty
 
 
-def test_bfloat16_truncated_normal_with_asymmetric_bounds_misses_its_tail() -> None:
-    """A known gap, kept visible: jax's bfloat16 sampler (whose values jinit keeps, for parity)
-    resolves the uniform draw to 2^-7, so ``truncated_normal(0.5, lower=-1, upper=3)`` in bfloat16
-    never draws past 2.33 sigma: its excess kurtosis is -0.66 where the law says -0.21 (z = 13
-    on 73728 draws; float16 and float32 meet the law). Fixing it means drawing bfloat16 in float32,
-    which changes jax's values."""
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: jax's bfloat16 truncated-normal sampler (whose values jinit keeps for parity) resolves the "
+    "uniform draw to 2^-7, so with bounds (-1, 3) no draw passes 2.33 sigma (excess kurtosis -0.66 for -0.21)",
+)
+def test_bfloat16_truncated_normal_with_asymmetric_bounds_has_its_law() -> None:
+    """float16 and float32 meet the law; bfloat16 does not yet (fixing it means drawing it in float32,
+    which changes jax's values). Strict: the test starts failing, as a reminder, once it is fixed."""
     init = jinit.truncated_normal(0.5, lower=-1.0, upper=3.0)
     shape = (3, 3, 64, 128)
-    x = np.asarray(init(KEY, shape, jnp.bfloat16), np.float64)
-    assert x.max() < 0.5 * 2.34  # the upper tail (2.34, 3) sigma, 0.9% of the mass, is never drawn
-    check = jinit.testing.check_moments(init, shape, key=KEY, dtype=jnp.bfloat16)
-    assert not check.get("excess_kurtosis").ok
     jinit.testing.assert_moments(init, shape, key=KEY, dtype=jnp.float16)
     jinit.testing.assert_moments(init, shape, key=KEY, dtype=jnp.float32)
+    jinit.testing.assert_moments(init, shape, key=KEY, dtype=jnp.bfloat16)
 
 
 # ---------------------------------------------------------------------------
