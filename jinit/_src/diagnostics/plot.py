@@ -662,14 +662,14 @@ def length_map(
       ``"$\sigma_w^2 = ...$"``), the identity, the fixed points.
     """
     name = "plot.length_map"
-    weight_variances = _variances(name, "weight_variances", weight_variances)
+    variances = _variances(name, "weight_variances", weight_variances)
     bias_variance = validation.non_negative(name, "bias_variance", bias_variance)
     q_max = validation.positive(name, "q_max", q_max)
     points = validation.integer(name, "points", points, minimum=2, maximum=MAX_POINTS)
     mf = _mean_field()
     ax = _axes(ax, name=name)
     qs = np.linspace(0.0, q_max, points)
-    for i, sw2 in enumerate(weight_variances):
+    for i, sw2 in enumerate(variances):
         out = [mf.length_map(activation, sw2, bias_variance, float(q)) for q in qs]
         color = OKABE_ITO[i % len(OKABE_ITO)]
         ax.plot(qs, out, color=color, ls=_LINESTYLES[i % len(_LINESTYLES)], label=f"$\\sigma_w^2 = {sw2:g}$")
