@@ -201,11 +201,6 @@ def test_an_unwrapped_initializer_fails_with_a_type_error(key: jax.Array) -> Non
         direct_use(key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="jinit initializers' __call__ does not yet point haiku users to jinit.interop.haiku",
-)
 def test_an_unwrapped_initializer_points_to_the_adapter(key: jax.Array) -> None:
     with pytest.raises(TypeError) as caught:
         direct_use(key)

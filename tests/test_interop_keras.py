@@ -358,11 +358,6 @@ def test_an_unwrapped_initializer_fails_with_a_type_error() -> None:
         direct_use()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="jinit initializers' __call__ does not yet point keras users to jinit.interop.keras",
-)
 def test_an_unwrapped_initializer_points_to_the_adapter() -> None:
     with pytest.raises(TypeError) as caught:
         direct_use()
