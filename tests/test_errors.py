@@ -202,7 +202,7 @@ def test_torch_fans_rank():
     [
         ("ab", TypeError, r"jinit\.normal: `shape` must be a tuple of ints; got shape='ab'\."),
         (2.5, TypeError, r"jinit\.normal: `shape` must be a tuple of ints; got shape=2\.5\."),
-        (None, TypeError, r"jinit\.normal: needs a shape: call it as init\(key, shape, dtype\); got no shape\."),
+        (None, TypeError, r"jinit\.normal: `shape` must be a tuple of ints; got shape=None\."),
         ((2, True), TypeError, r"jinit\.normal: `shape` must be a tuple of ints; got shape=\(2, True\)\."),
         ((2, 1.0), TypeError, r"jinit\.normal: `shape` must be a tuple of ints; got shape=\(2, 1\.0\)\."),
         ([2, "3"], TypeError, r"jinit\.normal: `shape` must be a tuple of ints; got shape=\(2, '3'\)\."),
@@ -735,6 +735,6 @@ def test_constant_array_errors() -> None:
         jinit.constant([1.0, -1e5])(KEY, (2,), jnp.float16)
 
 
-def test_a_call_without_a_shape_says_how_to_call():
-    with pytest.raises(TypeError, match=r"^jinit\.he_normal: needs a shape: call it as init\(key, shape, dtype\)"):
+def test_a_call_without_a_shape_names_the_shape():
+    with pytest.raises(TypeError, match=r"^jinit\.he_normal: `shape` must be a tuple of ints; got shape=None\."):
         jinit.he_normal()(jax.random.key(0))

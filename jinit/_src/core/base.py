@@ -94,8 +94,6 @@ class InitializerBase:
         # ``shape`` has a default only so that keras' call ``init(shape, dtype=...)`` reaches the key check,
         # which says how to adapt the initializer, instead of Python's "missing argument 'shape'".
         key_ = validation.key(self.name, key, initializer=True)
-        if shape is None:
-            raise TypeError(self._error("needs a shape: call it as init(key, shape, dtype); got no shape."))
         shape_ = validation.shape(self.name, shape)
         dtype_ = self._dtype(dtype)
         self._check(shape_)
