@@ -58,7 +58,7 @@ MODULES = [
 # through their own tests (tests/test_plot.py, tests/test_propagate.py, tests/test_lsuv.py); here they are still
 # called, with shapes and sizes kept small by the pools below.
 ALARM_SECONDS = 30
-EXAMPLES = 12
+EXAMPLES = 20
 
 BAD_NUMBERS: list[Any] = [0, -1, -2.5, math.nan, math.inf, -math.inf, 1e308, 10**400, True, 1e-320]
 BAD_OTHERS: list[Any] = ["bogus", "fan_inn", None, [1], (), {}, object(), np.array([1.0, 2.0])]
@@ -290,7 +290,7 @@ CLI_ARGS = st.lists(
 )
 
 
-@hypothesis.settings(max_examples=60, derandomize=True, deadline=None, database=None)
+@hypothesis.settings(max_examples=100, derandomize=True, deadline=None, database=None)
 @hypothesis.given(argv=CLI_ARGS)
 def test_cli_main_never_raises(argv: list[str]) -> None:
     from jinit._src import cli

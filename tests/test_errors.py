@@ -504,8 +504,10 @@ def test_law_check_get_unknown_statistic():
 
 
 def test_catalog_get_unknown():
-    with raises(ValueError, r"jinit: unknown scheme 'nope'; known: glorot_uniform, "):
+    with raises(ValueError, r"jinit\.catalog\.get: unknown scheme 'nope'; known: glorot_uniform, "):
         catalog.get("nope")
+    with raises(TypeError, r"jinit\.catalog\.get: `name` must be a scheme name \(a str\); got 3\."):
+        catalog.get(3)
     assert catalog.get("he_normal").name == "he_normal"
 
 

@@ -177,8 +177,10 @@ def entries() -> list[Entry]:
 
 def get(name: str) -> Entry:
     """The entry named ``name`` (ValueError listing the known names otherwise)."""
+    if not isinstance(name, str):
+        raise TypeError(f"jinit.catalog.get: `name` must be a scheme name (a str); got {name!r:.60}.")
     for e in entries():
         if e.name == name:
             return e
     known = ", ".join(e.name for e in entries())
-    raise ValueError(f"jinit: unknown scheme {name!r}; known: {known}.")
+    raise ValueError(f"jinit.catalog.get: unknown scheme {name!r}; known: {known}.")
