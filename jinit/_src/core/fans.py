@@ -20,6 +20,9 @@ from collections.abc import Sequence
 
 from jinit._src.core import validation
 
+#: One axis or several, as jax's in_axis/out_axis/batch_axis take them.
+Axes = int | tuple[int, ...]
+
 
 def normalize_axes(name: str, param: str, axes: int | tuple[int, ...], rank: int) -> tuple[int, ...]:
     """Non-negative axis indices, each checked against the rank."""
@@ -32,22 +35,14 @@ def normalize_axes(name: str, param: str, axes: int | tuple[int, ...], rank: int
 
 
 def compute_fans(
-    name: str,
-    shape: Sequence[int],
-    in_axis: int | tuple[int, ...] = -2,
-    out_axis: int | tuple[int, ...] = -1,
-    batch_axis: int | tuple[int, ...] = (),
+    name: str, shape: Sequence[int], in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = ()
 ) -> tuple[int, int]:
     """(fan_in, fan_out) of a kernel whose axes are disjoint; receptive field counted into both."""
     return _fans(name, shape, in_axis, out_axis, batch_axis, shared_in_out=False)
 
 
 def jax_fans(
-    name: str,
-    shape: Sequence[int],
-    in_axis: int | tuple[int, ...] = -2,
-    out_axis: int | tuple[int, ...] = -1,
-    batch_axis: int | tuple[int, ...] = (),
+    name: str, shape: Sequence[int], in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = ()
 ) -> tuple[int, int]:
     """(fan_in, fan_out) as jax computes them: :func:`compute_fans`, where ``in_axis`` and ``out_axis`` may share axes.
 

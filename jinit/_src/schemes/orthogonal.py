@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -162,8 +163,8 @@ def orthogonal(
     the values of ``jax.nn.initializers.orthogonal`` for the same key (to
     rounding). ``"householder"`` builds Q from the Gaussian's columns as
     Householder reflections (Stewart 1980): half the flops and no LAPACK,
-    2 to 3 times faster than jax's and torch's QR on CPU from a few hundred
-    columns on, other values. ``"auto"`` takes ``"qr"`` when the short side
+    about twice as fast as jax's QR on CPU from a few hundred columns on
+    (benchmarks/RESULTS.md), other values. ``"auto"`` takes ``"qr"`` when the short side
     has fewer than 128 columns (jax's values where speed does not matter)
     and for complex dtypes, ``"householder"`` above.
 
@@ -186,14 +187,19 @@ def orthogonal(
       with an application to condition estimators, SIAM J. Numer. Anal. 17(3).
     """
     name = "orthogonal"
-    return Orthogonal(
-        scale=validation.positive(name, "scale", scale),
-        column_axis=validation.integer(name, "column_axis", column_axis),
-        batch_axis=validation.axes(name, "batch_axis", batch_axis),
-        method=validation.choice(name, "method", method, METHODS),
-        dtype=dtype,
-        name=name,
-    )
+    common = _checked(name, scale, column_axis, method, dtype)
+    return Orthogonal(batch_axis=validation.axes(name, "batch_axis", batch_axis), **common)
+
+
+def _checked(name: str, scale: Any, column_axis: Any, method: Any, dtype: Any) -> dict[str, Any]:
+    """The hyperparameters orthogonal and delta_orthogonal share, checked."""
+    return {
+        "scale": validation.positive(name, "scale", scale),
+        "column_axis": validation.integer(name, "column_axis", column_axis),
+        "method": validation.choice(name, "method", method, METHODS),
+        "dtype": dtype,
+        "name": name,
+    }
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -260,19 +266,12 @@ def delta_orthogonal(
       arXiv:1806.05393.
     """
     name = "delta_orthogonal"
-    scale_ = validation.positive(name, "scale", scale)
-    axis = validation.integer(name, "column_axis", column_axis)
-    if axis not in (-1, -2, 0, 1):
+    common = _checked(name, scale, column_axis, method, dtype)
+    if common["column_axis"] not in (-1, -2, 0, 1):
         raise ValueError(
             validation.error(name, f"`column_axis` must index the (in, out) matrix (-1 or -2); got {column_axis!r}.")
         )
-    return DeltaOrthogonal(
-        scale=scale_,
-        column_axis=axis,
-        method=validation.choice(name, "method", method, METHODS),
-        dtype=dtype,
-        name=name,
-    )
+    return DeltaOrthogonal(**common)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
