@@ -71,14 +71,14 @@ def normal_transform(quick: bool, rounds: int) -> None:
     fns = {
         "jinit uniform draw alone": jax.jit(uniform),
         "jinit normal": jax.jit(lambda k: jinit.normal(1.0)(k, shape)),
-        "jax sampling.normal": jax.jit(lambda k: jax.random.normal(k, shape)),
+        "jax.random.normal": jax.jit(lambda k: jax.random.normal(k, shape)),
         "erf_inv rebuilt, no edge case (same values)": variant(),
         "... without sqrt (other values)": variant(use_sqrt=False),
         "... without log1p (other values)": variant(use_log1p=False),
     }
     key = jax.random.key(0)
     same = bool(jnp.array_equal(fns["jinit normal"](key), fns["erf_inv rebuilt, no edge case (same values)"](key)))
-    same_jax = bool(jnp.array_equal(fns["jinit normal"](key), fns["jax sampling.normal"](key)))
+    same_jax = bool(jnp.array_equal(fns["jinit normal"](key), fns["jax.random.normal"](key)))
     _, med = h.interleaved({name: (lambda f=f: f(key)) for name, f in fns.items()}, rounds)
     base = med["jinit uniform draw alone"]
     rows = [[name, h.ms(t), h.ms(t - base)] for name, t in med.items()]
