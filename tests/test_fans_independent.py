@@ -10,7 +10,7 @@ default axes: receptive field 9, fan_in = 9 * 64, fan_out = 9 * 128) and the
 scheme's formula from its paper or from torch.nn.init, with no jinit code in
 between. Both ``init.moments(shape).variance`` (exactly, rtol 1e-12) and the
 second moment of one draw about the law's mean (within 6 sampling standard
-errors, STYLE.md) must equal it.
+errors, as for every statistical test here) must equal it.
 
 The last tests plant wrong fan arithmetic in ``jinit._src.core.fans`` with
 ``monkeypatch`` and check that exactly the affected cases now fail here,

@@ -7,7 +7,7 @@ layers halves it per layer. For wide tanh networks the length follows the
 mean-field map q^l = sigma_w^2 E[tanh(sqrt(q^{l-1}) z)^2] + sigma_b^2 and the
 backward second moment shrinks by chi(q^l) = sigma_w^2 E[tanh'(sqrt(q^l) z)^2]
 per layer (Poole et al. 2016; Schoenholz et al. 2017). Tolerances are six
-standard errors across the seeds; the finite-width bias of the mean-field
+standard errors across seeds; the finite-width bias of the mean-field
 prediction is O(1/width), far below them at the widths used.
 """
 

@@ -147,7 +147,7 @@ def test_half_precision_small_scales(case: str, stddev: float, dtype: np.dtype) 
     assert law is not None and law.mean == 0.0
     n = math.prod(SHAPE_HALF)
     kurtosis = 3.0 + (law.excess_kurtosis or 0.0)
-    # STYLE.md: 6 relative standard errors of the second moment, plus two eps
+    # 6 relative standard errors of the second moment, plus two eps
     # of the dtype, in which sigma itself is rounded.
     tol = 6.0 * math.sqrt((kurtosis - 1.0) / n) + 2.0 * float(jnp.finfo(dtype).eps)
     second = float(jnp.mean(jnp.square(x.astype(jnp.float32))))
