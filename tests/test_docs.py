@@ -157,7 +157,7 @@ def test_jinit_names_exist(page: str) -> None:
 
 
 OUTSIDE = [
-    re.compile(r"(?i)\bissues?\s*#?\d"),  # "issue 5", "issue #3"
+    re.compile(r"(?i)\bissues?\s*#?\d"),  # a tracker number after the word
     re.compile(r"(?i)\b(?:core|flax|schemes|notebooks|models?|performance)\s+issues?\b"),  # "the core issue"
     re.compile(r"(?<![\w&/])#(?![0-9A-Fa-f]{6}\b)\d+\b"),  # "#3", not a colour "#000000"
     re.compile(r"\b[\w.-]+/[\w.-]+#\d+\b"),  # "owner/repo#123"

@@ -44,7 +44,7 @@ def test_standard_errors_are_textbook():
 
 
 def test_truncated_normal_kurtosis_matches_style_guide():
-    # STYLE.md: kurtosis about 2.366 for a normal truncated at 2 sigma.
+    # The kurtosis is about 2.366 for a normal truncated at 2 sigma.
     k = laws.truncated_normal_moments(0.0, 1.0, -2.0, 2.0).excess_kurtosis + 3.0
     assert k == pytest.approx(2.366, abs=1e-3)
 
